@@ -1,0 +1,54 @@
+"""Pipeline configs as YAML: globals plus one section per stage.
+
+```yaml
+warehouse: warehouse/lake
+ingest:
+  source: data/pairs.jsonl
+  include_ties: true
+```
+
+Each section is validated by its stage's pydantic model (unknown keys fail),
+and the validated config is stored with the run. Secrets never live here:
+they come from environment variables named in the config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from curate.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_section(path: str | Path | None, stage: str, model: type[M], **overrides: object) -> M:
+    """The ``stage`` section of a YAML config, with explicit overrides (CLI flags) on top."""
+    section: dict = {}
+    if path is not None:
+        try:
+            document = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}", path=path) from exc
+        section = document.get(stage) or {}
+    section.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid {stage} config: {exc}", stage=stage) from exc
+
+
+def parse_column_map(text: str | None) -> dict[str, str] | None:
+    """``"prompt=question,chosen=answer_a"`` -> ``{"prompt": "question", "chosen": "answer_a"}``."""
+    if not text:
+        return None
+    mapping = {}
+    for item in text.split(","):
+        target, sep, source = (part.strip() for part in item.partition("="))
+        if not sep or not target or not source:
+            raise ConfigError(f"bad --map item {item!r}: expected canonical=column, e.g. prompt=question")
+        mapping[target] = source
+    return mapping

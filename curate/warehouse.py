@@ -1,0 +1,246 @@
+"""The DuckLake warehouse: where it lives, how to connect, migrations, snapshots.
+
+A warehouse is a directory holding ``warehouse.yaml`` (the catalog address),
+the catalog (a SQLite file by default) and ``data/`` with the Parquet files.
+SQLite is the default catalog because, unlike a DuckDB-file catalog, several
+processes can share it: ``curate sql`` reads while a flow writes.
+
+Every connection attaches the lake as ``lake`` and makes it the default, so
+SQL names tables plainly (``SELECT count(*) FROM pairs``). Named views from
+``warehouse/views`` are created as temporary views in each session, so they
+always match the code and work at any snapshot (``at=VERSION``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import yaml
+
+from curate.errors import CommitConflict, WarehouseError
+from warehouse import MIGRATIONS_DIR, VIEWS_DIR
+
+DEFAULT_PATH = Path("warehouse/lake")
+CONFIG_FILE = "warehouse.yaml"
+ENV_VAR = "CURATE_WAREHOUSE"
+LAKE = "lake"
+
+# (PyPI package, extension name) for the signed binaries that make DuckLake work offline.
+_EXTENSIONS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite": "duckdb_extension_sqlite",
+    "postgres": "duckdb_extension_postgres",
+}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A warehouse directory and its catalog address."""
+
+    path: Path
+    catalog: str
+
+    @property
+    def data_path(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def attach_target(self) -> str:
+        kind, _, where = self.catalog.partition(":")
+        if kind == "sqlite" and not Path(where).is_absolute():
+            where = str(self.path / where)
+        return f"ducklake:{kind}:{where}"
+
+    @classmethod
+    def resolve(cls, path: str | Path | None = None) -> Path:
+        """The warehouse directory: the argument, else ``$CURATE_WAREHOUSE``, else ``warehouse/lake``."""
+        return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH).expanduser().resolve()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Warehouse:
+        """Open an initialized warehouse; fails with a hint when ``curate init`` was not run."""
+        root = cls.resolve(path)
+        config_file = root / CONFIG_FILE
+        if not config_file.exists():
+            raise WarehouseError(
+                f"no warehouse at {root}: run `curate init --warehouse {root}` first", path=root
+            )
+        config = yaml.safe_load(config_file.read_text()) or {}
+        return cls(path=root, catalog=config.get("catalog", "sqlite:catalog.sqlite"))
+
+    @classmethod
+    def init(cls, path: str | Path | None = None, catalog: str = "sqlite:catalog.sqlite") -> Warehouse:
+        """Create the warehouse (idempotent) and apply pending migrations."""
+        root = cls.resolve(path)
+        kind = catalog.partition(":")[0]
+        if kind not in ("sqlite", "postgres", "duckdb"):
+            raise WarehouseError(f"unsupported catalog {catalog!r}: use sqlite:<file>, postgres:<dsn> or duckdb:<file>")
+        root.mkdir(parents=True, exist_ok=True)
+        config_file = root / CONFIG_FILE
+        if config_file.exists():
+            wh = cls.open(root)
+        else:
+            wh = cls(path=root, catalog=catalog)
+            config_file.write_text(yaml.safe_dump({"catalog": catalog}))
+        wh.data_path.mkdir(exist_ok=True)
+        migrate(wh)
+        return wh
+
+    def connect(self, *, read_only: bool = False, at: int | None = None, views: bool = True) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with the lake attached as the default catalog and, unless told not to, the views."""
+        con = duckdb.connect(config={"autoinstall_known_extensions": False})
+        kind = self.catalog.partition(":")[0]
+        _load_extension(con, "ducklake")
+        if kind in ("sqlite", "postgres"):
+            _load_extension(con, kind)
+        options = [f"DATA_PATH '{self.data_path}/'"]
+        if read_only or at is not None:
+            options.append("READ_ONLY")
+        if at is not None:
+            options.append(f"SNAPSHOT_VERSION {int(at)}")
+        try:
+            con.execute(f"ATTACH '{self.attach_target}' AS {LAKE} ({', '.join(options)})")
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(f"cannot attach the warehouse catalog: {exc}", path=self.path) from exc
+        con.execute(f"USE {LAKE}")
+        con.execute("SET ducklake_max_retry_count = 50")
+        if views:
+            _create_views(con)
+        return con
+
+    @contextmanager
+    def transaction(self, run_id: str, message: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One snapshot: everything written inside lands atomically, tagged with the run id."""
+        con = self.connect(views=False)
+        try:
+            con.execute("BEGIN")
+            con.execute(
+                f"CALL {LAKE}.set_commit_message('curate', ?, extra_info => ?)",
+                [message, json.dumps({"run_id": run_id})],
+            )
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            _rollback(con)
+            raise
+        finally:
+            con.close()
+
+    def snapshot_of(self, run_id: str) -> int | None:
+        """The snapshot id committed by a run, found through its commit message."""
+        with self.connect(read_only=True) as con:
+            row = con.execute(
+                f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() "
+                "WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
+                [run_id],
+            ).fetchone()
+        return row[0] if row else None
+
+
+def migrate(wh: Warehouse) -> list[str]:
+    """Apply the numbered migrations this warehouse has not seen yet; returns their names."""
+    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    with wh.connect(views=False) as con:
+        has_table = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'migrations'", [LAKE]
+        ).fetchone()[0]
+        applied = {r[0] for r in con.execute("SELECT version FROM migrations").fetchall()} if has_table else set()
+    done = []
+    for file in files:
+        version = int(file.name[:3])
+        if version in applied:
+            continue
+
+        def apply(file: Path = file, version: int = version) -> None:
+            with wh.transaction(run_id=f"migration-{version:03d}", message=f"migrate {file.name}") as con:
+                con.execute(file.read_text())
+                con.execute("INSERT INTO migrations VALUES (?, ?, now())", [version, file.name])
+
+        retry_on_conflict(apply)
+        done.append(file.name)
+    return done
+
+
+def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
+    """Run ``fn`` again, with jittered exponential backoff, when a concurrent writer won the commit."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except duckdb.Error as exc:
+            if not _is_conflict(exc) or attempt == attempts - 1:
+                if _is_conflict(exc):
+                    raise CommitConflict(f"commit still conflicting after {attempts} attempts: {exc}") from exc
+                raise
+            time.sleep(base_delay * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def view_names() -> list[str]:
+    return sorted(p.stem for p in VIEWS_DIR.glob("*.sql"))
+
+
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every named view; a view that reads another waits until that one exists."""
+    pending = {f.stem: f.read_text().strip().rstrip(";") for f in sorted(VIEWS_DIR.glob("*.sql"))}
+    while pending:
+        created, errors = 0, {}
+        for name, sql in list(pending.items()):
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+                del pending[name]
+                created += 1
+            except duckdb.CatalogException as exc:
+                errors[name] = str(exc).splitlines()[0]
+        if pending and not created:
+            raise WarehouseError(f"views cannot be created: {errors}")
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.TransactionException) or "conflict" in text or "database is locked" in text
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def _load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load an extension: already installed, else from its PyPI binary, else the normal ``INSTALL``."""
+    try:
+        con.execute(f"LOAD {name}")
+        return
+    except duckdb.Error:
+        pass
+    binary = _packaged_binary(name)
+    try:
+        con.execute(f"INSTALL '{binary}'" if binary else f"INSTALL {name}")
+        con.execute(f"LOAD {name}")
+    except duckdb.Error as exc:
+        hint = f"pip install {_EXTENSIONS[name].replace('_', '-')}=={duckdb.__version__}"
+        raise WarehouseError(f"cannot load the DuckDB extension {name!r} ({exc}); try `{hint}`") from exc
+
+
+def _packaged_binary(name: str) -> str | None:
+    try:
+        package = importlib.import_module(_EXTENSIONS[name])
+    except ImportError:
+        return None
+    root = Path(package.__file__).parent
+    found = sorted(root.glob(f"extensions/v{duckdb.__version__}/*.duckdb_extension"))
+    return str(found[0]) if found else None
