@@ -57,3 +57,7 @@ class NoValidRows(Terminal, CurateError):
 
 class ReadOnlyViolation(Terminal, CurateError):
     exit_code = 2
+
+
+class StageFailed(CurateError):
+    """Raised by flows: a stage run failed; the cause is chained."""
