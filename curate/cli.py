@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from curate import ingest as ingest_stage
+from curate import sources
 from curate.config import load_section, parse_column_map
 from curate.errors import CurateError, NoValidRows, ReadOnlyViolation
 from curate.warehouse import ENV_VAR, Warehouse, view_names
@@ -79,6 +80,7 @@ def ingest(
         source=source, source_name=source_name, format=format, column_map=parse_column_map(map),
         include_ties=include_ties, detect_language=detect_language,
     )
+    sources.resolve(cfg.source)  # a missing source fails before any warehouse is created
     wh = Warehouse.init(warehouse)
     columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("rows"), TimeElapsedColumn())

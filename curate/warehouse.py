@@ -105,7 +105,9 @@ class Warehouse:
         _load_extension(con, "ducklake")
         if kind in ("sqlite", "postgres"):
             _load_extension(con, kind)
-        options = [f"DATA_PATH '{self.data_path}/'"]
+        # Data inlining (small inserts stored in the catalog) is off: DuckLake 1.5.5 writes inlined
+        # strings into the catalog as SQL literals and fails on text holding NUL characters.
+        options = [f"DATA_PATH '{self.data_path}/'", "DATA_INLINING_ROW_LIMIT 0"]
         if read_only or at is not None:
             options.append("READ_ONLY")
         if at is not None:
@@ -209,8 +211,9 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _is_conflict(exc: duckdb.Error) -> bool:
+    """A concurrent writer won the commit (or holds the SQLite catalog): replaying can succeed."""
     text = str(exc).lower()
-    return isinstance(exc, duckdb.TransactionException) or "conflict" in text or "database is locked" in text
+    return any(marker in text for marker in ("conflict", "database is locked", "unique constraint", "primary key"))
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,79 @@
+"""Warehouse: migrations from the one schema definition, catalogs, concurrent writers and readers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+from conftest import query, trl, write_jsonl
+
+from curate import ingest
+from curate.errors import WarehouseError
+from curate.warehouse import Warehouse, _packaged_binary, migrate
+from schemas import ALL_TABLES
+from warehouse import MIGRATIONS_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_warehouse_migration_sql_is_generated_from_schemas():
+    generated = subprocess.run([sys.executable, "-m", "schemas"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert (MIGRATIONS_DIR / "001_foundation.sql").read_text() == generated, "run: python -m schemas > warehouse/migrations/001_foundation.sql"
+
+
+def test_warehouse_tables_match_schema_definitions(wh):
+    for table in ALL_TABLES:
+        columns = query(wh, "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'lake' "
+                            "AND table_name = ? ORDER BY ordinal_position", [table.name])
+        assert [c for (c,) in columns] == table.names
+
+
+def test_warehouse_init_is_idempotent_and_open_requires_init(wh, tmp_path):
+    assert migrate(wh) == []
+    assert Warehouse.init(wh.path) == wh
+    assert query(wh, "SELECT version, name FROM migrations") == [(1, "001_foundation.sql")]
+    with pytest.raises(WarehouseError, match="curate init"):
+        Warehouse.open(tmp_path / "elsewhere")
+
+
+def test_warehouse_default_catalog_is_sqlite_with_parquet_data(wh, tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", [trl(prompt=f"q{i}") for i in range(50)])
+    ingest.run(wh, ingest.IngestConfig(source=str(path)))
+    assert (wh.path / "catalog.sqlite").exists()
+    assert list(wh.data_path.rglob("*.parquet")), "pair data is stored as Parquet under the warehouse"
+
+
+def test_warehouse_extensions_come_from_the_pypi_binaries():
+    assert _packaged_binary("ducklake").endswith("ducklake.duckdb_extension")
+    assert _packaged_binary("sqlite").endswith("sqlite.duckdb_extension")
+
+
+def _ingest_in_process(warehouse: str, source: str) -> int:
+    return ingest.run(Warehouse.open(warehouse), ingest.IngestConfig(source=source, detect_language=False)).rows_written
+
+
+def test_warehouse_concurrent_writers_all_land(wh, tmp_path):
+    files = [write_jsonl(tmp_path / f"w{w}.jsonl", [trl(prompt=f"writer {w} q{i}") for i in range(200)]) for w in range(4)]
+    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
+        written = list(pool.map(_ingest_in_process, [str(wh.path)] * 4, map(str, files)))
+    assert written == [200] * 4
+    assert query(wh, "SELECT count(*), count(DISTINCT pair_id) FROM pairs") == [(800, 800)]
+    assert query(wh, "SELECT count(DISTINCT run_id) FROM raw_rows") == [(4,)]
+
+
+def test_warehouse_reader_works_while_a_writer_holds_a_transaction(wh, tmp_path):
+    write_jsonl(tmp_path / "first.jsonl", [trl()])
+    ingest.run(wh, ingest.IngestConfig(source=str(tmp_path / "first.jsonl")))
+    with wh.transaction("writer-run", "long write") as writer:
+        writer.execute("INSERT INTO runs (run_id, stage) VALUES ('writer-run', 'test')")
+        reader = subprocess.run(
+            [sys.executable, "-m", "curate.cli", "sql", "select count(*) from pairs", "--warehouse", str(wh.path), "-o", "csv"],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert reader.returncode == 0, reader.stderr
+        assert reader.stdout.splitlines()[-1] == "1"
+    assert query(wh, "SELECT stage FROM runs WHERE run_id = 'writer-run'") == [("test",)]
