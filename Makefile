@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m flows.demo --warehouse $(DEMO_WAREHOUSE)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m flows.demo --warehouse $(DEMO_WAREHOUSE)
+	COLUMNS=120 $(BIN)/curate stats --warehouse $(DEMO_WAREHOUSE)
+	@echo
+	@echo "Results: warehouse $(DEMO_WAREHOUSE) (DuckLake: catalog.sqlite + data/*.parquet)."
+	@echo "Query them: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source, count(*) from pairs group by 1\""
+	@echo "Quarantine: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source_file, source_row, reason, detail from raw_rows where outcome = 'rejected'\""
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -86,7 +86,7 @@ def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None
     """Ingest ``cfg.source`` into the warehouse as one snapshot."""
     started = utcnow()
     run_id = new_run_id(STAGE)
-    files = sources.resolve(cfg.source)
+    files = sources.resolve(cfg.source, exclude=wh.path)
     forced = get_adapter(cfg.format) if cfg.format else None
 
     def once() -> Counter:

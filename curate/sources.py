@@ -46,8 +46,12 @@ class RawRow:
     detail: str | None = None
 
 
-def resolve(spec: str) -> list[SourceFile]:
-    """Turn a path, directory, glob or ``hf://org/name?config=C&split=S`` into readable sources."""
+def resolve(spec: str, exclude: Path | None = None) -> list[SourceFile]:
+    """Turn a path, directory, glob or ``hf://org/name?config=C&split=S`` into readable sources.
+
+    Files under ``exclude`` (the warehouse itself) are never sources, so ingesting a
+    directory that contains the warehouse does not read back its own Parquet files.
+    """
     if spec.startswith(HF_SCHEME):
         return [_resolve_hf(spec)]
     if any(ch in spec for ch in "*?["):
@@ -58,6 +62,8 @@ def resolve(spec: str) -> list[SourceFile]:
         paths = [Path(spec)]
     else:
         raise SourceError(f"source not found: {spec}", source=spec)
+    if exclude is not None:
+        paths = [p for p in paths if not p.resolve().is_relative_to(exclude)]
     files = [SourceFile(str(p), fmt) for p in paths if (fmt := _format_of(p)) and p.is_file()]
     if not files:
         raise SourceError(f"no readable files (jsonl, json, parquet, csv, tsv; gzip too) in {spec}", source=spec)

@@ -1,0 +1,46 @@
+"""Prefect flows compose library stages and pass only paths, configs and snapshot ids."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import query, trl, write_jsonl
+
+from curate.warehouse import Warehouse
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.mark.slow
+def test_flows_ingest_flow_runs_each_source_as_one_snapshot(prefect_harness, tmp_path):
+    from flows.ingest import ingest_flow
+
+    first = write_jsonl(tmp_path / "a.jsonl", [trl(prompt="one"), b"{broken"])
+    second = tmp_path / "b.csv"
+    second.write_text("q,good,bad\ntwo,yes,no\n")
+    warehouse = str(tmp_path / "wh")
+    results = ingest_flow(warehouse, [
+        {"source": str(first)},
+        {"source": str(second), "column_map": {"prompt": "q", "chosen": "good", "rejected": "bad"}},
+    ])
+    assert [r["outcomes"]["accepted"] for r in results] == [1, 1]
+    assert results[0]["outcomes"]["rejected"] == 1
+    assert [r["snapshot_id"] for r in results] == [2, 3]
+    assert set(results[0]) >= {"run_id", "snapshot_id", "tables_written"}
+    assert query(Warehouse.open(warehouse), "SELECT count(*) FROM pairs") == [(2,)]
+
+
+@pytest.mark.slow
+def test_flows_stage_failure_is_reported_as_stage_failed(prefect_harness, tmp_path):
+    from flows.ingest import ingest_flow
+
+    from curate.errors import StageFailed
+
+    bad = write_jsonl(tmp_path / "bad.jsonl", [b"{"])
+    with pytest.raises(StageFailed, match="found no valid row"):
+        ingest_flow(str(tmp_path / "wh"), [{"source": str(bad)}])
