@@ -59,9 +59,9 @@ class Warehouse:
     @property
     def attach_target(self) -> str:
         kind, _, where = self.catalog.partition(":")
-        if kind == "sqlite" and not Path(where).is_absolute():
+        if kind in ("sqlite", "duckdb") and not Path(where).is_absolute():
             where = str(self.path / where)
-        return f"ducklake:{kind}:{where}"
+        return f"ducklake:{where}" if kind == "duckdb" else f"ducklake:{kind}:{where}"
 
     @classmethod
     def resolve(cls, path: str | Path | None = None) -> Path:

@@ -77,3 +77,12 @@ def test_warehouse_reader_works_while_a_writer_holds_a_transaction(wh, tmp_path)
         assert reader.returncode == 0, reader.stderr
         assert reader.stdout.splitlines()[-1] == "1"
     assert query(wh, "SELECT stage FROM runs WHERE run_id = 'writer-run'") == [("test",)]
+
+
+def test_warehouse_catalog_is_configurable(tmp_path):
+    wh = Warehouse.init(tmp_path / "wh", catalog="duckdb:catalog.ducklake")
+    assert Warehouse.open(wh.path).catalog == "duckdb:catalog.ducklake"
+    assert (wh.path / "catalog.ducklake").exists()
+    assert query(wh, "SELECT count(*) FROM pairs") == [(0,)]
+    with pytest.raises(WarehouseError, match="unsupported catalog"):
+        Warehouse.init(tmp_path / "other", catalog="mysql:db")
