@@ -48,6 +48,12 @@ class Table:
         return duckdb.sql(f"SELECT {select} LIMIT 0").to_arrow_table().schema
 
 
+LINEAGE = (
+    Column("source", "VARCHAR", "name of the source dataset"),
+    Column("source_file", "VARCHAR", "file or hf:// address the row came from"),
+    Column("source_row", "BIGINT", "0-based row index in source_file"),
+)
+
 PAIRS = Table(
     name="pairs",
     version=1,
@@ -68,9 +74,7 @@ PAIRS = Table(
         Column("justification", "VARCHAR", "the annotator's stated reason, when the source has one"),
         Column("language", "VARCHAR", "ISO 639-1 code of the prompt language; 'und' when undetermined"),
         Column("language_detected", "BOOLEAN", "true when detected by curate, false when given by the source"),
-        Column("source", "VARCHAR", "name of the source dataset"),
-        Column("source_file", "VARCHAR", "file or hf:// address the row came from"),
-        Column("source_row", "BIGINT", "0-based row index in source_file"),
+        *LINEAGE,
         Column("annotator", "VARCHAR", "annotator id, when the source has one"),
         Column("meta", "JSON", "source fields not mapped to a column, kept verbatim"),
         Column("kind", "VARCHAR", "original, or the augmentation that made it (causal, neutral, adversarial)"),
@@ -86,9 +90,7 @@ RAW_ROWS = Table(
     key=("source_file", "source_row", "run_id"),
     doc="Every input row as read, with its outcome. Input rows = accepted + duplicate + conflict + rejected.",
     columns=(
-        Column("source", "VARCHAR", "name of the source dataset"),
-        Column("source_file", "VARCHAR", "file or hf:// address the row came from"),
-        Column("source_row", "BIGINT", "0-based row index in source_file"),
+        *LINEAGE,
         Column("run_id", "VARCHAR", "ingest run that read the row"),
         Column("adapter", "VARCHAR", "format adapter applied (NULL when the row could not be read)"),
         Column("outcome", "VARCHAR", "accepted, duplicate, conflict or rejected"),
@@ -110,9 +112,7 @@ CONFLICTS = Table(
         Column("chosen_hash", "VARCHAR", "content hash of the response this row prefers (NULL for a tie)"),
         Column("strength", "SMALLINT", "strength the row states, on its own orientation"),
         Column("annotator", "VARCHAR", "annotator id of the contradicting row"),
-        Column("source", "VARCHAR", "name of the source dataset"),
-        Column("source_file", "VARCHAR", "file or hf:// address the row came from"),
-        Column("source_row", "BIGINT", "0-based row index in source_file"),
+        *LINEAGE,
         Column("run_id", "VARCHAR", "run that recorded the conflict"),
     ),
 )
