@@ -21,6 +21,7 @@ from curate.errors import UnknownAdapterError
 from schemas import RejectReason
 
 ROLES = ("system", "user", "assistant")
+_COMMON_KEYS = frozenset({"language", "lang", "annotator", "annotator_id", "worker_id", "justification", "rationale"})
 HELPSTEER_ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
 _HH_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ \t]?")
 _HELPSTEER_TURN = re.compile(r"\n?<extra_id_1>(User|Assistant)\n")
@@ -214,14 +215,14 @@ def ratings(value: object, what: str) -> dict[str, float] | None:
 
 def common_fields(record: dict, used: set[str]) -> dict:
     """Fields every layout may carry, plus ``meta`` with whatever no adapter column claimed."""
-    keys = {"language", "lang", "annotator", "annotator_id", "worker_id", "justification", "rationale"}
+    claimed = used | _COMMON_KEYS
     annotator = record.get("annotator") or record.get("annotator_id") or record.get("worker_id")
     language = record.get("language") or record.get("lang")
     return {
         "language": str(language).lower() if language else None,
         "annotator": str(annotator) if annotator is not None else None,
         "justification": record.get("justification") or record.get("rationale"),
-        "meta": {k: v for k, v in record.items() if k not in used | keys},
+        "meta": {k: v for k, v in record.items() if k not in claimed},
     }
 
 

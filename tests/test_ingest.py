@@ -286,3 +286,28 @@ def test_ingest_real_hh_rlhf_reconciles(wh, real_data):
     assert query(wh, "SELECT count(*) FROM pairs WHERE len(prompt) > 1")[0][0] > 1000  # multi-turn prompts parsed
     again = run_ingest(wh, real_data)
     assert again.rows_written == 0 and query(wh, "SELECT count(*) FROM pairs") == [(o["accepted"],)]
+
+
+def test_ingest_demo_examples_account_for_every_planted_row(wh):
+    from flows.demo import demo_sources
+
+    results = [ingest_config(wh, config) for config in demo_sources()]
+    assert sum(r.outcomes["conflict"] for r in results) == 1
+    assert sum(r.outcomes["duplicate"] for r in results) == 2
+    rejects = query(wh, "SELECT regexp_extract(source_file, '[^/]+$'), source_row, reason FROM raw_rows "
+                        "WHERE outcome = 'rejected' ORDER BY 1, 2")
+    assert rejects == [
+        ("chat_pairs.jsonl", 4, "malformed_json"), ("chat_pairs.jsonl", 10, "missing_field"),
+        ("chat_pairs.jsonl", 16, "empty_content"), ("chat_pairs.jsonl", 22, "identical_responses"),
+        ("chat_pairs.jsonl", 28, "bad_role_order"), ("chat_pairs.jsonl", 33, "non_string_content"),
+        ("invalid_utf8.jsonl", 1, "invalid_utf8"),
+    ]
+    assert 50 <= query(wh, "SELECT count(*) FROM pairs")[0][0] <= 100
+    assert query(wh, "SELECT count(DISTINCT language) FROM pairs")[0][0] >= 7
+    assert query(wh, "SELECT count(*) FROM pairs WHERE tie")[0][0] >= 3
+
+
+def ingest_config(wh, config: dict):
+    from curate import ingest
+
+    return ingest.run(wh, ingest.IngestConfig(**config))
