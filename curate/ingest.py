@@ -20,7 +20,6 @@ from itertools import chain, islice
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate import ids, language, sources
@@ -36,7 +35,7 @@ from curate.adapters import (
 )
 from curate.errors import NoValidRows
 from curate.stage import StageResult, new_run_id, utcnow
-from curate.warehouse import Warehouse, retry_on_conflict
+from curate.warehouse import Transaction, Warehouse, retry_on_conflict
 from schemas import CONFLICTS, PAIRS, RAW_ROWS, RUNS, ConflictKind, Outcome, PairKind, RejectReason
 
 STAGE = "ingest"
@@ -91,10 +90,10 @@ def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None
 
     def once() -> Counter:
         tally: Counter = Counter()
-        with wh.transaction(run_id, f"ingest {cfg.source} run={run_id}") as con:
-            writer = _Writer(con, run_id, started)
+        with wh.transaction(run_id, f"ingest {cfg.source} run={run_id}") as tx:
+            writer = _Writer(tx, started)
             languages: dict[str, str] = {}
-            known = dict(con.execute("SELECT pair_id, CASE WHEN tie THEN '' ELSE chosen_hash END FROM pairs").fetchall())
+            known = dict(tx.execute("SELECT pair_id, CASE WHEN tie THEN '' ELSE chosen_hash END FROM pairs").fetchall())
             for source_file in files:
                 rows = _rows(source_file, cfg, forced)
                 while batch := list(islice(rows, cfg.batch_rows)):
@@ -263,10 +262,10 @@ _DETAIL = {
 
 
 class _Writer:
-    """Turns resolved batches into Arrow tables and appends them inside the run's transaction."""
+    """Turns resolved batches into table rows and appends them inside the run's transaction."""
 
-    def __init__(self, con, run_id: str, now) -> None:
-        self.con, self.run_id, self.now = con, run_id, now
+    def __init__(self, tx: Transaction, now) -> None:
+        self.tx, self.run_id, self.now = tx, tx.run_id, now
 
     def write(self, batch: list[_Row], source: str, tally: Counter) -> None:
         pairs, conflicts, raws = [], [], []
@@ -283,21 +282,14 @@ class _Writer:
                 elif pair.outcome is Outcome.CONFLICT:
                     conflicts.append(self._conflict_row(pair, row, source))
         tally["pairs"] += len(pairs)
-        self._append(PAIRS, pairs)
-        self._append(CONFLICTS, conflicts)
-        self._append(RAW_ROWS, raws)
+        self.tx.append(PAIRS, pairs)
+        self.tx.append(CONFLICTS, conflicts)
+        self.tx.append(RAW_ROWS, raws)
 
     def finish_run(self, stage: str, config_json: str, counts: dict) -> None:
         row = {"run_id": self.run_id, "stage": stage, "started_at": self.now, "finished_at": utcnow(),
                "config": config_json, "counts": orjson.dumps(counts).decode()}
-        self._append(RUNS, [row])
-
-    def _append(self, table, rows: list[dict]) -> None:
-        if not rows:
-            return
-        self.con.register("_batch", pa.Table.from_pylist(rows, schema=table.arrow_schema))
-        self.con.execute(f"INSERT INTO {table.name} SELECT * FROM _batch")
-        self.con.unregister("_batch")
+        self.tx.append(RUNS, [row])
 
     def _raw_row(self, row: _Row, source: str, outcome: Outcome) -> dict:
         return {

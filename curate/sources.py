@@ -8,6 +8,7 @@ Nothing is skipped except blank lines in JSONL, which are not rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
@@ -122,6 +123,8 @@ def _read_jsonl(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
     with _open_binary(source.address) as fh:
         for index, line in enumerate(fh):
             line = line.rstrip(b"\r\n")
+            if index == 0:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if line.strip():
                 yield _parse_line(source.address, index, line, max_row_bytes)
 
@@ -131,7 +134,7 @@ def _read_json(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
     with _open_binary(source.address) as fh:
         data = fh.read()
     try:
-        document = orjson.loads(data)
+        document = orjson.loads(data.removeprefix(codecs.BOM_UTF8))
     except orjson.JSONDecodeError:
         yield from _read_jsonl(SourceFile(source.address, "jsonl"), max_row_bytes)
         return
@@ -161,7 +164,7 @@ def _read_parquet(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
 def _read_csv(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
     delimiter = "\t" if source.format == "tsv" else ","
     with _open_binary(source.address) as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)
         try:
             header = next(reader)

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+import pyarrow as pa
 import yaml
 
 from curate.errors import CommitConflict, WarehouseError
+from schemas import Table
 from warehouse import MIGRATIONS_DIR, VIEWS_DIR
 
 DEFAULT_PATH = Path("warehouse/lake")
@@ -124,22 +126,24 @@ class Warehouse:
         return con
 
     @contextmanager
-    def transaction(self, run_id: str, message: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, run_id: str, message: str) -> Iterator[Transaction]:
         """One snapshot: everything written inside lands atomically, tagged with the run id."""
-        con = self.connect(views=False)
+        tx = Transaction(self, self.connect(views=False), run_id)
         try:
-            con.execute("BEGIN")
-            con.execute(
+            tx.execute("BEGIN")
+            tx.execute(
                 f"CALL {LAKE}.set_commit_message('curate', ?, extra_info => ?)",
                 [message, json.dumps({"run_id": run_id})],
             )
-            yield con
-            con.execute("COMMIT")
+            yield tx
+            tx.register_staged()
+            tx.execute("COMMIT")
         except BaseException:
-            _rollback(con)
+            _rollback(tx.con)
+            tx.discard_staged()
             raise
         finally:
-            con.close()
+            tx.con.close()
 
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
@@ -150,6 +154,49 @@ class Warehouse:
                 [run_id],
             ).fetchone()
         return row[0] if row else None
+
+
+class Transaction:
+    """An open write transaction: SQL, plus bulk appends whose memory stays bounded.
+
+    DuckLake keeps rows inserted in an open transaction in memory until commit, so
+    a million-pair ingest would need gigabytes. ``append`` instead writes each batch
+    as a Parquet file under the table's data directory (DuckDB does the casts to the
+    declared column types), and the commit registers them all with
+    ``ducklake_add_data_files``: still one snapshot, memory bounded by one batch,
+    and each row written once. A failed transaction deletes its staged files.
+    """
+
+    def __init__(self, wh: Warehouse, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        self.wh, self.con, self.run_id = wh, con, run_id
+        self._staged: list[tuple[str, Path]] = []
+
+    def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params or [])
+
+    def append(self, table: Table, rows: list[dict]) -> None:
+        """Stage rows (dicts keyed by column name) for ``table``."""
+        if not rows:
+            return
+        folder = self.wh.data_path / "main" / table.name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"curate-{self.run_id}-{len(self._staged):05d}.parquet"
+        self._staged.append((table.name, path))
+        columns = ", ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in table.columns)
+        self.con.register("_staged_batch", pa.Table.from_pylist(rows, schema=table.arrow_schema))
+        try:
+            self.con.execute(f"COPY (SELECT {columns} FROM _staged_batch) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+        finally:
+            self.con.unregister("_staged_batch")
+
+    def register_staged(self) -> None:
+        for table, path in self._staged:
+            self.con.execute(f"CALL ducklake_add_data_files('{LAKE}', ?, ?)", [table, str(path)])
+
+    def discard_staged(self) -> None:
+        for _, path in self._staged:
+            path.unlink(missing_ok=True)
+        self._staged.clear()
 
 
 def migrate(wh: Warehouse) -> list[str]:

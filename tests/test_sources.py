@@ -73,3 +73,11 @@ def test_sources_hf_dataset_loads_through_datasets_with_config_and_split(wh, tmp
     assert rows == [(f"hf://{repo}?config=extra&split=train", 0, "other config"), (f"hf://{repo}?split=test", 0, "question 2")]
     with pytest.raises(SourceError, match="cannot load"):
         run_ingest(wh, f"hf://{repo}?split=validation")
+
+
+def test_sources_byte_order_mark_does_not_cost_the_first_row(wh, tmp_path):
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(ROWS[0]).encode() + b"\n")
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfprompt,chosen,rejected\nq,a,b\n")
+    result = run_ingest(wh, tmp_path / "bom.jsonl")
+    assert result.outcomes["accepted"] == 1
+    assert run_ingest(wh, tmp_path / "bom.csv").outcomes["accepted"] == 1

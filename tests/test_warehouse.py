@@ -68,7 +68,7 @@ def test_warehouse_concurrent_writers_all_land(wh, tmp_path):
 def test_warehouse_reader_works_while_a_writer_holds_a_transaction(wh, tmp_path):
     write_jsonl(tmp_path / "first.jsonl", [trl()])
     ingest.run(wh, ingest.IngestConfig(source=str(tmp_path / "first.jsonl")))
-    with wh.transaction("writer-run", "long write") as writer:
+    with wh.transaction("writer-run", "long write") as writer:  # holds the transaction open while another process reads
         writer.execute("INSERT INTO runs (run_id, stage) VALUES ('writer-run', 'test')")
         reader = subprocess.run(
             [sys.executable, "-m", "curate.cli", "sql", "select count(*) from pairs", "--warehouse", str(wh.path), "-o", "csv"],
