@@ -143,7 +143,7 @@ class Warehouse:
             tx.discard_staged()
             raise
         finally:
-            tx.con.close()
+            tx.close()
 
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
@@ -165,11 +165,14 @@ class Transaction:
     declared column types), and the commit registers them all with
     ``ducklake_add_data_files``: still one snapshot, memory bounded by one batch,
     and each row written once. A failed transaction deletes its staged files.
+    Batches are written through a separate autocommit connection: an Arrow table
+    registered inside the open transaction would stay referenced until commit.
     """
 
     def __init__(self, wh: Warehouse, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         self.wh, self.con, self.run_id = wh, con, run_id
         self._staged: list[tuple[str, Path]] = []
+        self._writer = duckdb.connect()
 
     def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params or [])
@@ -183,15 +186,20 @@ class Transaction:
         path = folder / f"curate-{self.run_id}-{len(self._staged):05d}.parquet"
         self._staged.append((table.name, path))
         columns = ", ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in table.columns)
-        self.con.register("_staged_batch", pa.Table.from_pylist(rows, schema=table.arrow_schema))
+        batch = pa.Table.from_pylist(rows, schema=table.arrow_schema)
+        self._writer.register("_staged_batch", batch)
         try:
-            self.con.execute(f"COPY (SELECT {columns} FROM _staged_batch) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+            self._writer.execute(f"COPY (SELECT {columns} FROM _staged_batch) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
         finally:
-            self.con.unregister("_staged_batch")
+            self._writer.unregister("_staged_batch")
 
     def register_staged(self) -> None:
         for table, path in self._staged:
             self.con.execute(f"CALL ducklake_add_data_files('{LAKE}', ?, ?)", [table, str(path)])
+
+    def close(self) -> None:
+        self._writer.close()
+        self.con.close()
 
     def discard_staged(self) -> None:
         for _, path in self._staged:
