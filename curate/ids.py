@@ -23,7 +23,9 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if "\r" in text:
         text = _LINE_ENDINGS.sub("\n", text)
-    return _TRAILING_SPACE.sub("\n", text).strip()
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING_SPACE.sub("\n", text)
+    return text.strip()
 
 
 def digest(text: str) -> str:
