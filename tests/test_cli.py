@@ -77,3 +77,25 @@ def test_cli_stats_shows_counts_languages_rejects_lengths_and_conflicts(curate, 
     for title in ("rows by source and outcome", "pairs by language", "reject reasons", "chosen-is-longer rate", "conflicting labels"):
         assert title in result.output
     assert "empty_content" in result.output and "reversed" in result.output and "de" in result.output
+
+
+def test_cli_ingest_reads_a_yaml_config_and_stores_it_with_the_run(curate, tmp_path):
+    path = write_jsonl(tmp_path / "uf.jsonl", [{"instruction": "Pick", "completions": [
+        {"response": "a", "overall_score": 5}, {"response": "b", "overall_score": 5}]}])
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("ingest:\n  include_ties: true\n  source_name: demo-uf\n")
+    assert curate("ingest", str(path), "--config", str(config)).exit_code == 0
+    stored = json.loads(curate("sql", "select config from runs where stage = 'ingest'", "-o", "json").output)
+    assert json.loads(stored[0]["config"])["include_ties"] is True
+    assert json.loads(curate("sql", "select source, tie from pairs", "-o", "json").output) == [{"source": "demo-uf", "tie": True}]
+    config.write_text("ingest:\n  include_tie: true\n")
+    bad = curate("ingest", str(path), "--config", str(config))
+    assert bad.exit_code == 2 and "include_tie" in bad.output
+
+
+def test_cli_stats_at_an_earlier_snapshot(curate, tmp_path):
+    curate("ingest", str(write_jsonl(tmp_path / "a.jsonl", [trl(prompt="one")])), "--source", "first")
+    curate("ingest", str(write_jsonl(tmp_path / "b.jsonl", [trl(prompt="two")])), "--source", "second")
+    earlier = curate("stats", "--at", "2")
+    assert earlier.exit_code == 0 and "at snapshot 2" in earlier.output
+    assert "first" in earlier.output and "second" not in earlier.output
