@@ -102,7 +102,7 @@ def _print_ingest(wh: Warehouse, result, show_rejects: int) -> None:
         f"+ [yellow]{out['conflict']} conflict[/] + [red]{out['rejected']} rejected[/]; "
         f"{result.rows_written} new pairs; snapshot {result.snapshot_id}, run {result.run_id}"
     )
-    with wh.connect(read_only=True) as con:
+    with wh.connect(read_only=True, views=False) as con:
         files = con.execute(
             "SELECT source_file, any_value(adapter), count(*), count(*) FILTER (outcome = 'rejected') "
             "FROM raw_rows WHERE run_id = ? GROUP BY source_file ORDER BY source_file", [result.run_id]

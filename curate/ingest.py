@@ -90,7 +90,7 @@ def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None
     files = sources.resolve(cfg.source, exclude=wh.path)
     forced = get_adapter(cfg.format) if cfg.format else None
 
-    def once() -> Counter:
+    def once() -> dict:
         tally: Counter = Counter()
         with wh.transaction(run_id, f"ingest {cfg.source} run={run_id}") as tx:
             writer = _Writer(tx, started)
@@ -107,11 +107,10 @@ def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None
                         progress(len(batch))
             counts = _counts(tally)
             writer.finish_run(STAGE, cfg.model_dump_json(), counts)
-        return tally
+        return counts
 
     with _fewer_gc_passes():
-        tally = retry_on_conflict(once)
-    counts = _counts(tally)
+        counts = retry_on_conflict(once)
     result = StageResult(
         stage=STAGE,
         run_id=run_id,

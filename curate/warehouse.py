@@ -147,7 +147,7 @@ class Warehouse:
 
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
-        with self.connect(read_only=True) as con:
+        with self.connect(read_only=True, views=False) as con:
             row = con.execute(
                 f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() "
                 "WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
