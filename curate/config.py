@@ -25,7 +25,7 @@ from curate.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_section(path: str | Path | None, stage: str, model: type[M], **overrides: object) -> M:
+def load_section(path: str | Path | None, stage: str, model: type[M], /, **overrides: object) -> M:
     """The ``stage`` section of a YAML config, with explicit overrides (CLI flags) on top."""
     section: dict = {}
     if path is not None:

@@ -106,7 +106,7 @@ def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None
                     if progress:
                         progress(len(batch))
             counts = _counts(tally)
-            writer.finish_run(STAGE, cfg.model_dump_json(), counts)
+            tx.record_run(STAGE, started, cfg.model_dump_json(), counts)
         return counts
 
     with _fewer_gc_passes():
@@ -299,11 +299,6 @@ class _Writer:
         self.tx.append(PAIRS, pairs)
         self.tx.append(CONFLICTS, conflicts)
         self.tx.append(RAW_ROWS, raws)
-
-    def finish_run(self, stage: str, config_json: str, counts: dict) -> None:
-        row = {"run_id": self.run_id, "stage": stage, "started_at": self.now, "finished_at": utcnow(),
-               "config": config_json, "counts": orjson.dumps(counts).decode()}
-        self.tx.append(RUNS, [row])
 
     def _raw_row(self, row: _Row, source: str, outcome: Outcome) -> dict:
         return {

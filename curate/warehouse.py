@@ -18,9 +18,11 @@ import json
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +31,7 @@ import pyarrow as pa
 import yaml
 
 from curate.errors import CommitConflict, WarehouseError
-from schemas import Table
+from schemas import RUNS, Table
 from warehouse import MIGRATIONS_DIR, VIEWS_DIR
 
 DEFAULT_PATH = Path("warehouse/lake")
@@ -71,8 +73,9 @@ class Warehouse:
         return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH).expanduser().resolve()
 
     @classmethod
-    def open(cls, path: str | Path | None = None) -> Warehouse:
-        """Open an initialized warehouse; fails with a hint when ``curate init`` was not run."""
+    def open(cls, path: str | Path | None = None, *, upgrade: bool = True) -> Warehouse:
+        """Open an initialized warehouse and apply migrations it lacks (a warehouse made by an older curate);
+        fails with a hint when ``curate init`` was not run."""
         root = cls.resolve(path)
         config_file = root / CONFIG_FILE
         if not config_file.exists():
@@ -80,7 +83,10 @@ class Warehouse:
                 f"no warehouse at {root}: run `curate init --warehouse {root}` first", path=root
             )
         config = yaml.safe_load(config_file.read_text()) or {}
-        return cls(path=root, catalog=config.get("catalog", "sqlite:catalog.sqlite"))
+        wh = cls(path=root, catalog=config.get("catalog", "sqlite:catalog.sqlite"))
+        if upgrade:
+            migrate(wh)
+        return wh
 
     @classmethod
     def init(cls, path: str | Path | None = None, catalog: str = "sqlite:catalog.sqlite") -> Warehouse:
@@ -92,7 +98,7 @@ class Warehouse:
         root.mkdir(parents=True, exist_ok=True)
         config_file = root / CONFIG_FILE
         if config_file.exists():
-            wh = cls.open(root)
+            wh = cls.open(root, upgrade=False)
         else:
             wh = cls(path=root, catalog=catalog)
             config_file.write_text(yaml.safe_dump({"catalog": catalog}))
@@ -122,7 +128,7 @@ class Warehouse:
         con.execute(f"USE {LAKE}")
         con.execute("SET ducklake_max_retry_count = 50")
         if views:
-            _create_views(con)
+            _create_views(con, partial=at is not None)
         return con
 
     @contextmanager
@@ -172,6 +178,7 @@ class Transaction:
     def __init__(self, wh: Warehouse, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         self.wh, self.con, self.run_id = wh, con, run_id
         self._staged: list[tuple[str, Path]] = []
+        self._token = uuid.uuid4().hex[:8]  # two transactions of one run never share a staged file name
         self._writer = duckdb.connect()
 
     def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
@@ -183,7 +190,7 @@ class Transaction:
             return
         folder = self.wh.data_path / "main" / table.name
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"curate-{self.run_id}-{len(self._staged):05d}.parquet"
+        path = folder / f"curate-{self.run_id}-{self._token}-{len(self._staged):05d}.parquet"
         self._staged.append((table.name, path))
         columns = ", ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in table.columns)
         batch = pa.Table.from_pylist(rows, schema=table.arrow_schema)
@@ -192,6 +199,12 @@ class Transaction:
             self._writer.execute(f"COPY (SELECT {columns} FROM _staged_batch) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
         finally:
             self._writer.unregister("_staged_batch")
+
+    def record_run(self, stage: str, started_at, config_json: str, counts: dict) -> None:
+        """The run's row in ``runs``: its config and counts, committed in the same snapshot as its data."""
+        row = {"run_id": self.run_id, "stage": stage, "started_at": started_at, "finished_at": datetime.now(timezone.utc),
+               "config": config_json, "counts": json.dumps(counts, default=str)}
+        self.append(RUNS, [row])
 
     def register_staged(self) -> None:
         for table, path in self._staged:
@@ -210,11 +223,7 @@ class Transaction:
 def migrate(wh: Warehouse) -> list[str]:
     """Apply the numbered migrations this warehouse has not seen yet; returns their names."""
     files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
-    with wh.connect(views=False) as con:
-        has_table = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'migrations'", [LAKE]
-        ).fetchone()[0]
-        applied = {r[0] for r in con.execute("SELECT version FROM migrations").fetchall()} if has_table else set()
+    applied = _applied_migrations(wh)
     done = []
     for file in files:
         version = int(file.name[:3])
@@ -229,6 +238,19 @@ def migrate(wh: Warehouse) -> list[str]:
         retry_on_conflict(apply)
         done.append(file.name)
     return done
+
+
+def _applied_migrations(wh: Warehouse) -> set[int]:
+    """Versions already applied, read through a read-only attach so a reader never waits on a writer."""
+    try:
+        con = wh.connect(read_only=True, views=False)
+    except WarehouseError:  # a catalog not created yet cannot be attached read-only
+        return set()
+    with con:
+        has_table = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'migrations'", [LAKE]
+        ).fetchone()[0]
+        return {r[0] for r in con.execute("SELECT version FROM migrations").fetchall()} if has_table else set()
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
@@ -249,8 +271,10 @@ def view_names() -> list[str]:
     return sorted(p.stem for p in VIEWS_DIR.glob("*.sql"))
 
 
-def _create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every named view; a view that reads another waits until that one exists."""
+def _create_views(con: duckdb.DuckDBPyConnection, partial: bool = False) -> None:
+    """Create every named view; a view that reads another waits until that one exists.
+
+    ``partial``: an old snapshot may predate the tables some views read; those views are left out."""
     pending = {f.stem: f.read_text().strip().rstrip(";") for f in sorted(VIEWS_DIR.glob("*.sql"))}
     while pending:
         created, errors = 0, {}
@@ -262,6 +286,8 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
             except duckdb.CatalogException as exc:
                 errors[name] = str(exc).splitlines()[0]
         if pending and not created:
+            if partial:
+                return
             raise WarehouseError(f"views cannot be created: {errors}")
 
 

@@ -1,8 +1,9 @@
-"""Print the DDL for every table: ``python -m schemas > warehouse/migrations/001_foundation.sql``."""
+"""Write the migration files: ``python -m schemas`` regenerates ``warehouse/migrations/NNN_<set>.sql``."""
 
-from schemas.tables import ALL_TABLES
+from schemas import MIGRATION_SETS, migration_sql
+from warehouse import MIGRATIONS_DIR
 
-print("-- Generated from schemas/ by `python -m schemas`. Do not edit by hand.")
-for table in ALL_TABLES:
-    print(f"\n-- {table.name} v{table.version}: {table.doc}")
-    print(table.ddl())
+for stem, tables in MIGRATION_SETS.items():
+    path = MIGRATIONS_DIR / f"{stem}.sql"
+    path.write_text(migration_sql(tables))
+    print(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""Table definitions: name, version, key and documented columns.
+"""Table definitions: name, version, key and documented columns; the foundation tables.
 
 A table's ``version`` goes up whenever its columns change, together with a new
 numbered migration under ``warehouse/migrations``.
@@ -144,4 +144,4 @@ MIGRATIONS = Table(
     ),
 )
 
-ALL_TABLES: tuple[Table, ...] = (MIGRATIONS, RUNS, RAW_ROWS, PAIRS, CONFLICTS)
+FOUNDATION: tuple[Table, ...] = (MIGRATIONS, RUNS, RAW_ROWS, PAIRS, CONFLICTS)

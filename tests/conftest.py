@@ -54,3 +54,15 @@ def query(wh: Warehouse, sql: str, params: list | None = None, at: int | None = 
 def trl(prompt="What is 2+2?", chosen="It is 4.", rejected="It is 5.", **extra) -> dict:
     """One TRL-standard row."""
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected, **extra}
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """The embedded llama.cpp judge server (SmolLM2-135M), started once per session; has ``base_url`` and ``model``."""
+    from curate import judge_server
+
+    missing = judge_server.missing_requirements()
+    if missing:
+        pytest.skip(f"embedded judge server unavailable: {missing}")
+    with judge_server.start() as server:
+        yield server

@@ -14,15 +14,16 @@ from conftest import query, trl, write_jsonl
 from curate import ingest
 from curate.errors import WarehouseError
 from curate.warehouse import Warehouse, _packaged_binary, migrate
-from schemas import ALL_TABLES
+from schemas import ALL_TABLES, MIGRATION_SETS, migration_sql
 from warehouse import MIGRATIONS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_warehouse_migration_sql_is_generated_from_schemas():
-    generated = subprocess.run([sys.executable, "-m", "schemas"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert (MIGRATIONS_DIR / "001_foundation.sql").read_text() == generated, "run: python -m schemas > warehouse/migrations/001_foundation.sql"
+    for stem, tables in MIGRATION_SETS.items():
+        assert (MIGRATIONS_DIR / f"{stem}.sql").read_text() == migration_sql(tables), "run: python -m schemas"
+    assert sorted(p.stem for p in MIGRATIONS_DIR.glob("*.sql")) == list(MIGRATION_SETS)
 
 
 def test_warehouse_tables_match_schema_definitions(wh):
@@ -35,7 +36,7 @@ def test_warehouse_tables_match_schema_definitions(wh):
 def test_warehouse_init_is_idempotent_and_open_requires_init(wh, tmp_path):
     assert migrate(wh) == []
     assert Warehouse.init(wh.path) == wh
-    assert query(wh, "SELECT version, name FROM migrations") == [(1, "001_foundation.sql")]
+    assert query(wh, "SELECT name FROM migrations ORDER BY version") == [(f"{stem}.sql",) for stem in MIGRATION_SETS]
     with pytest.raises(WarehouseError, match="curate init"):
         Warehouse.open(tmp_path / "elsewhere")
 

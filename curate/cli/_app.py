@@ -1,0 +1,65 @@
+"""Shared pieces of the command line: the app, consoles, the common options, error handling, tables.
+
+Exit codes: 0 ok; 1 unexpected error; 2 bad usage or config (including a
+write statement given to the read-only ``curate sql``); 3 warehouse error;
+4 source cannot be read; 5 no valid row in the input; 6 a limit (budget,
+request cap) stopped the run before all work was done; 7 publishing refused (no
+license, unacknowledged PII, a staged folder that does not load).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curate.errors import CurateError
+from curate.warehouse import ENV_VAR
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Curate preference data for reward-model training.")
+console = Console()
+err = Console(stderr=True)
+
+WarehouseOpt = Annotated[
+    Optional[Path],
+    typer.Option("--warehouse", "-w", envvar=ENV_VAR, help="Warehouse directory [default: warehouse/lake]."),
+]
+AtOpt = Annotated[Optional[int], typer.Option("--at", help="Read the warehouse as of this snapshot version.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML pipeline config; this command reads its own section.")]
+
+STATS_SECTIONS: list[tuple[str, str]] = []
+"""(view, title) pairs that ``curate stats`` prints, in order; each stage's CLI module adds its own."""
+
+
+def stats_section(view: str, title: str) -> None:
+    """Show ``view`` under ``title`` in ``curate stats``."""
+    STATS_SECTIONS.append((view, title))
+
+
+def fails_cleanly(fn):
+    """Print a CurateError as one readable line and exit with its code, instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CurateError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def print_table(columns, rows, title: str | None = None) -> None:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    if not rows:
+        table.add_row(*("—" for _ in columns))
+    console.print(table)

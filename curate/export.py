@@ -1,0 +1,128 @@
+"""Exports: a release as files a trainer reads without an adapter, one file (or shard set) per split.
+
+Rows come from ``release.rows_sql``: the pair content as of the release's
+snapshot, so an export made after later ingests or scores is the same export.
+Flipped pairs are written with chosen and rejected swapped; dropped pairs are
+not written. DuckDB writes the files straight from the query (``COPY``), so
+memory stays flat whatever the release size.
+
+Formats (``--format``):
+
+- ``trl``: ``{out}/{split}.parquet`` in TRL's conversational preference layout
+  with an explicit prompt: ``prompt`` is a list of ``{role, content}`` messages,
+  ``chosen`` and ``rejected`` are one-message lists (the assistant turn), plus
+  ``margin`` (float; TRL's RewardTrainer adds it to the loss when present),
+  ``weight`` when the policy sets one, and ``pair_id``, ``source``, ``language``.
+  ``datasets.load_dataset("parquet", data_files={"train": ".../train.parquet"})``.
+- ``openrlhf``: ``{out}/{split}.jsonl`` with keys ``prompt``, ``chosen``,
+  ``rejected`` (message lists as above), ``margin`` and ``pair_id``. Train with
+  ``openrlhf.cli.train_rm --dataset {out}/train.jsonl --eval_dataset {out}/test.jsonl
+  --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template``
+  (add ``--margin_loss`` to use the margin): with a prompt key and the chat template,
+  OpenRLHF renders ``prompt + chosen`` and ``prompt + rejected`` as conversations.
+- ``jsonl``: ``{out}/{split}.jsonl`` with every column of ``release.rows``
+  (decision, reason, kind, tie, strength, ...): for reading and auditing.
+- ``hub``: Parquet shards in the Hugging Face Hub layout
+  ``{out}/data/{split}-NNNNN-of-NNNNN.parquet`` with the ``trl`` columns, each
+  shard at most ``max_shard_bytes`` (500 MB) of text, estimated before writing;
+  ``datasets.load_dataset(out)`` reads the folder as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curate import release
+from curate.errors import CurateError, Terminal
+from curate.warehouse import Warehouse
+
+FORMATS = ("trl", "openrlhf", "jsonl", "hub")
+MAX_SHARD_BYTES = 500_000_000
+
+_MESSAGE_LISTS = "prompt, [chosen] AS chosen, [rejected] AS rejected"
+_COLUMNS = {
+    "trl": f"{_MESSAGE_LISTS}, margin, {{weight}}pair_id, source, language",
+    "hub": f"{_MESSAGE_LISTS}, margin, {{weight}}pair_id, source, language",
+    "openrlhf": f"{_MESSAGE_LISTS}, margin, pair_id",
+    "jsonl": "pair_id, prompt_id, split, decision, reason, margin, weight, "
+    f"{_MESSAGE_LISTS}, source, language, kind, tie, strength, annotator",
+}
+_SUFFIX = {"trl": "parquet", "hub": "parquet", "openrlhf": "jsonl", "jsonl": "jsonl"}
+# text bytes of a row: what a shard's size is estimated from (Parquet compresses it, so shards come out smaller)
+_ROW_BYTES = "strlen(chosen.content) + strlen(rejected.content) + list_sum([strlen(m.content) for m in prompt]) + 64"
+
+
+class ExportError(Terminal, CurateError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    release: str
+    fmt: str
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # split -> rows written
+    split_files: dict[str, list[Path]] = field(default_factory=dict)  # split -> its files (the card's data_files)
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.rows.items())
+        return f"export {self.release} as {self.fmt} to {self.out_dir}: {len(self.files)} files ({counts})"
+
+
+def run(wh: Warehouse, name: str, fmt: str, out_dir: str | Path, *, max_shard_bytes: int = MAX_SHARD_BYTES,
+        overwrite: bool = False) -> ExportResult:
+    """Write release ``name`` in format ``fmt`` under ``out_dir``; refuses to replace files unless ``overwrite``."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}", release=name)
+    out = Path(out_dir).expanduser().resolve()
+    info = release.get(wh, name)
+    weight = "weight, " if info.policy.weight_source != "none" else ""
+    columns = _COLUMNS[fmt].format(weight=weight)
+    source = release.rows_sql(info)
+    with wh.connect(read_only=True, views=False) as con:
+        sizes = con.execute(
+            f"SELECT split, count(*), sum({_ROW_BYTES}) FROM ({source}) GROUP BY split ORDER BY split"
+        ).fetchall()
+        plan = {split: (rows, _shards(fmt, text_bytes, max_shard_bytes)) for split, rows, text_bytes in sizes}
+        targets = {split: _paths(out, fmt, split, shards) for split, (_, shards) in plan.items()}
+        _clear(out, fmt, [p for paths in targets.values() for p in paths], overwrite=overwrite, name=name)
+        files = []
+        for split, (rows, shards) in plan.items():
+            per_shard = math.ceil(rows / shards)
+            for index, path in enumerate(targets[split]):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                options = "FORMAT parquet, COMPRESSION zstd" if _SUFFIX[fmt] == "parquet" else "FORMAT json"
+                split_literal = split.replace("'", "''")
+                con.execute(
+                    f"COPY (SELECT {columns} FROM ({source}) WHERE split = '{split_literal}' ORDER BY pair_id "
+                    f"LIMIT {per_shard} OFFSET {index * per_shard}) TO '{path}' ({options})"
+                )
+                files.append(path)
+    return ExportResult(release=name, fmt=fmt, out_dir=out, files=files, rows={split: rows for split, (rows, _) in plan.items()},
+                        split_files=targets)
+
+
+def _shards(fmt: str, text_bytes: int, max_shard_bytes: int) -> int:
+    return max(1, math.ceil(text_bytes / max_shard_bytes)) if fmt == "hub" else 1
+
+
+def _paths(out: Path, fmt: str, split: str, shards: int) -> list[Path]:
+    if fmt == "hub":
+        return [out / "data" / f"{split}-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
+    return [out / f"{split}.{_SUFFIX[fmt]}"]
+
+
+def _clear(out: Path, fmt: str, targets: list[Path], *, overwrite: bool, name: str) -> None:
+    """Refuse to mix two exports: existing target files (or, for hub, any shard in data/) stop the export
+    unless ``overwrite``, which deletes them first."""
+    stale = [p for p in targets if p.exists()]
+    if fmt == "hub" and (out / "data").is_dir():
+        stale = sorted(set(stale) | set((out / "data").glob("*.parquet")))
+    if stale and not overwrite:
+        raise ExportError(f"{len(stale)} export files already exist under {out} (e.g. {stale[0].name}); "
+                          "choose another --out or pass --overwrite", release=name)
+    for path in stale:
+        path.unlink()

@@ -1,0 +1,110 @@
+"""Judge: pairwise LLM verdicts on stored pairs, both orders, as evidence rows in ``judgments``.
+
+``run`` picks pairs deterministically (pair_id order, the first ``limit``),
+skips the orders and samples this judge version has already judged, sends
+the rest through ``curate.llm`` (cache, limits, retries, cost, resume) and
+appends one ``judgments`` row per order x sample in one snapshot, with the
+run's counts and LLM usage in ``runs``. The same ``--limit`` again selects the
+same pairs and so sends nothing. Position consistency, agreement with the
+labels and length bias are SQL views (``judge_*``) over these rows: this
+stage never filters, drops or decides.
+
+With no ``base_url`` the embedded llama.cpp server (SmolLM2-135M) is started
+for the run: a plumbing default that exercises everything end to end, but a
+near-random judge. Point ``base_url``/``model`` at a real model for verdicts
+worth using.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from curate import judge_prompt
+from curate.errors import ConfigError, CurateError
+from curate.judge_protocol import Item, Progress, execute, write_run
+from curate.llm import LimitsConfig
+from curate.stage import StageResult, new_run_id, utcnow
+from curate.warehouse import Warehouse
+
+STAGE = "judge"
+
+EMBEDDED_NOTICE = (
+    "No --base-url given: judging with the embedded llama.cpp server and SmolLM2-135M-Instruct. "
+    "That model is a PLUMBING DEFAULT: it exercises the whole pipeline but is near-random as a judge, "
+    "so do not trust its verdicts. Point curate at a real model with "
+    "`--base-url http://host:8000/v1 --model NAME --api-key-env OPENAI_API_KEY`."
+)
+
+
+class LimitReached(CurateError):
+    """A limit (request cap, budget) stopped the run before all work was sent; what was judged is kept."""
+
+    exit_code = 6
+
+
+class JudgeConfig(BaseModel):
+    """How to judge: endpoint, prompt, sampling, protocol and limits. Stored with the run in ``runs.config``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1; none: the embedded llama.cpp server")
+    model: str | None = Field(None, description="model name at base_url (required with base_url)")
+    api_key_env: str | None = Field(None, description="NAME of the environment variable holding the API key (the key is never stored)")
+    template: str = Field("pairwise", description="packaged prompt template name, or a template file path")
+    attribute: str = Field("overall", description="attribute judged: overall, helpfulness, harmlessness, honesty")
+    rubric: str | None = Field(None, description="path of a rubric or principle text the template includes (part of the template hash)")
+    samples: int = Field(1, ge=1, description="samples per order (self-consistency); more than 1 needs temperature > 0")
+    temperature: float = Field(0.0, ge=0, description="sampling temperature")
+    seed: int = Field(0, description="base seed; sample i is sent with seed + i")
+    max_tokens: int = Field(128, ge=8, description="completion token cap per request (the verdict comes first in the JSON)")
+    output_mode: Literal["auto", "json_schema", "json_object_schema", "none"] = Field(
+        "auto", description="structured output: json_schema (OpenAI), json_object_schema (llama.cpp), none (prompt only); "
+        "auto: json_object_schema on loopback endpoints (embedded, llama.cpp, vLLM, Ollama), json_schema elsewhere")
+    logprobs: bool = Field(True, description="ask for token logprobs, to record P(verdict)")
+    top_logprobs: int = Field(5, ge=1, le=20, description="alternatives per token returned with the logprobs")
+    max_parse_retries: int = Field(2, ge=0, description="re-asks with a stricter instruction after an unreadable answer")
+    max_chars: int = Field(4000, ge=100, description="each prompt turn and response is cut to this many characters")
+    limit: int | None = Field(None, ge=1, description="judge the first N pairs in pair_id order (probe: N real responses, default 20)")
+    rejudge: bool = Field(False, description="judge again what this judge version already judged (the LLM cache answers)")
+    probe_keys: list[str] | None = Field(None, description="master keys for the probe; default: every packaged key")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig, description="concurrency, rate limits, request and cost caps, retries, prices")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JudgeConfig:
+        if self.base_url and not self.model:
+            raise ValueError("model is required with base_url")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError("samples > 1 needs temperature > 0: at temperature 0 every sample is the same answer")
+        return self
+
+    def judge_template(self) -> judge_prompt.JudgeTemplate:
+        """The prompt template bound to the attribute and the rubric text."""
+        rubric = None
+        if self.rubric:
+            try:
+                rubric = Path(self.rubric).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot read rubric {self.rubric}: {exc}", rubric=self.rubric) from exc
+        return judge_prompt.load(self.template, attribute=self.attribute, rubric=rubric)
+
+
+def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> StageResult:
+    """Judge the selected pairs in both orders; one snapshot of ``judgments`` rows plus the run record."""
+    started = utcnow()
+    run_id = new_run_id(STAGE)
+    template = cfg.judge_template()
+    items = _select(wh, cfg.limit)
+    rows, counts = execute(wh, cfg, items, template=template, template_label=template.name, run_id=run_id, progress=progress)
+    return write_run(wh, STAGE, run_id=run_id, started=started, cfg=cfg, rows=rows, counts=counts)
+
+
+def _select(wh: Warehouse, limit: int | None) -> list[Item]:
+    """The first ``limit`` pairs by pair_id: a fixed, source-mixed sample, so the same limit selects the same pairs."""
+    sql = "SELECT pair_id, prompt, chosen.content, rejected.content FROM pairs ORDER BY pair_id"
+    with wh.connect(read_only=True, views=False) as con:
+        rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
+    return [Item(pair_id=r[0], prompt=[{"role": m["role"], "content": m["content"]} for m in r[1]], chosen=r[2], rejected=r[3])
+            for r in rows]

@@ -1,0 +1,131 @@
+"""Judge prompts: packaged template files, versioned by content hash, with fenced data.
+
+A template file has three sections, ``--- system ---``, ``--- user ---`` and
+``--- retry ---`` (the stricter instruction for a re-ask), filled with
+``string.Template`` so braces in responses and in the JSON example need no
+escaping. The template hash covers everything that shapes the judge's
+instructions: the template text, the attribute's definition and question, and
+the rubric, so changing any of them is a new judge version.
+
+Responses are data, never instructions. Each block of data (the conversation
+and both responses) is fenced as ``<data-NONCE ...> ... </data-NONCE>``, and
+the prompt says everything inside is to be judged, not obeyed. The nonce is a
+hash of the template and every fenced text: the same pair renders to the same
+request (so the cache works), but a response cannot close the fence early
+because it cannot contain the hash of itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from curate import ids
+from curate.errors import ConfigError
+
+TEMPLATES = files("curate") / "templates"
+_SECTION = re.compile(r"^--- (system|user|retry) ---$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class JudgeTemplate:
+    """A template bound to an attribute and an optional rubric; ``hash`` is its version."""
+
+    name: str
+    system: str
+    user: str
+    retry: str
+    attribute: str
+    definition: str
+    question: str
+    rubric: str | None
+    hash: str
+
+    def messages(self, *, prompt: list[dict], response_a: str, response_b: str, max_chars: int) -> list[dict]:
+        """The chat messages judging ``response_a`` against ``response_b`` for ``prompt``."""
+        conversation = "\n\n".join(f"[{m['role']}]\n{_clip(m['content'], max_chars)}" for m in prompt)
+        a, b = _clip(response_a, max_chars), _clip(response_b, max_chars)
+        nonce = ids.digest("\x1f".join((self.hash, conversation, a, b)))[:16]
+        rubric = Template(_rubric_text()).safe_substitute(rubric=self.rubric.strip()) if self.rubric else ""
+        fields = {"attribute": self.attribute, "definition": self.definition, "question": self.question,
+                  "nonce": nonce, "rubric": rubric, "conversation": conversation, "response_a": a, "response_b": b}
+        return [
+            {"role": "system", "content": Template(self.system).substitute(fields)},
+            {"role": "user", "content": Template(self.user).substitute(fields)},
+        ]
+
+    def retry_messages(self, messages: list[dict], *, bad_answer: str | None, attempt: int, max_chars: int) -> list[dict]:
+        """A re-ask after an unreadable answer: the conversation so far plus the stricter instruction.
+
+        The bad answer and the attempt number make each re-ask a distinct request, so a cached
+        unreadable answer is never served for its own re-ask."""
+        return [
+            *messages,
+            {"role": "assistant", "content": _clip(bad_answer or "", max_chars) or "(no answer)"},
+            {"role": "user", "content": Template(self.retry).substitute(attempt=attempt)},
+        ]
+
+
+def load(name: str = "pairwise", *, attribute: str = "overall", rubric: str | None = None) -> JudgeTemplate:
+    """The packaged template ``name`` (or a template file at that path), bound to ``attribute`` and ``rubric``."""
+    text = _template_text(name)
+    sections = _sections(text, name)
+    attributes = attribute_definitions()
+    if attribute not in attributes:
+        raise ConfigError(f"unknown judge attribute {attribute!r}; known: {', '.join(sorted(attributes))}", attribute=attribute)
+    definition, question = attributes[attribute]["definition"], attributes[attribute]["question"]
+    version = ids.digest("\x1f".join((text, _rubric_text(), attribute, definition, question, rubric or "")))
+    return JudgeTemplate(name=Path(name).stem, attribute=attribute, definition=definition, question=question,
+                         rubric=rubric, hash=version, **sections)
+
+
+@cache
+def attribute_definitions() -> dict[str, dict[str, str]]:
+    """Attribute name -> its definition and question, from ``templates/attributes.yaml``."""
+    return yaml.safe_load((TEMPLATES / "attributes.yaml").read_text(encoding="utf-8"))
+
+
+def template_names() -> list[str]:
+    return sorted(p.name.removesuffix(".md") for p in TEMPLATES.iterdir() if p.name.endswith(".md") and p.name != "rubric.md")
+
+
+def _template_text(name: str) -> str:
+    packaged = TEMPLATES / f"{name}.md"
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    path = Path(name)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    raise ConfigError(f"unknown judge template {name!r}: not a packaged template ({', '.join(template_names())}) nor a file",
+                      template=name)
+
+
+def _sections(text: str, name: str) -> dict[str, str]:
+    parts = _SECTION.split(text)
+    sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+    missing = {"system", "user", "retry"} - set(sections)
+    if missing:
+        raise ConfigError(f"judge template {name!r} lacks section(s) {', '.join(sorted(missing))}: "
+                          "it needs '--- system ---', '--- user ---' and '--- retry ---' lines", template=name)
+    if not all(f"${{{field}}}" in sections["user"] for field in ("nonce", "response_a", "response_b")):
+        raise ConfigError(f"judge template {name!r}: the user section must fence ${{response_a}} and ${{response_b}} "
+                          "with ${nonce} markers", template=name)
+    return sections
+
+
+@cache
+def _rubric_text() -> str:
+    return (TEMPLATES / "rubric.md").read_text(encoding="utf-8")
+
+
+def _clip(text: str, max_chars: int) -> str:
+    """At most ``max_chars`` characters, with a visible mark where text was cut."""
+    if len(text) <= max_chars:
+        return text
+    return text[:max_chars] + f"\n[... {len(text) - max_chars} more characters cut]"

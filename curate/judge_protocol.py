@@ -1,0 +1,314 @@
+"""The pairwise protocol shared by ``curate judge`` and the robustness probe.
+
+Each item (a prompt and two responses, the first being the pair's chosen
+one) is judged in both orders, ``swapped=False`` showing chosen as A and
+``swapped=True`` showing it as B, ``samples`` times each. Every order x sample
+becomes one ``judgments`` row: the position picked, the verdict mapped back
+to the pair (chosen / rejected / tie), confidence, P(verdict) from logprobs,
+rationale, and a status (ok / unparseable / failed) so that a bad answer is
+an explicit row and never stops the run. Unreadable answers are re-asked with
+the template's stricter instruction, each re-ask a new request (the bad
+answer stays in ``llm_requests``). Consistency across orders is left to the
+``judge_*`` views: nothing here filters.
+
+Work already done is skipped: an (item, order, sample) with an ok or
+unparseable row for the same judge, template version and attribute is not
+sent again unless ``rejudge`` is set, and then the LLM cache answers it.
+When nothing is left to send, no endpoint is contacted and no embedded
+server is started: a re-run costs a query. Requests a limit stopped (``skipped``) get no row: they were never judged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from curate.judge_parse import VERDICT_SCHEMA, Verdict, parse_verdict, verdict_probability
+from curate.judge_prompt import JudgeTemplate
+from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, endpoint_identity
+from curate.stage import StageResult, utcnow
+from curate.warehouse import Warehouse, retry_on_conflict
+from schemas import JUDGMENTS, RUNS
+
+if TYPE_CHECKING:
+    from curate.judge import JudgeConfig
+
+FINAL_STATUSES = ("ok", "unparseable")
+"""Statuses that count as done: a re-run skips them (an unparseable answer is cached, so it would repeat)."""
+
+Progress = Callable[[int, int], None]
+"""Called with (requests finished, requests planned); the plan grows when answers are re-asked."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """Something to judge: a prompt, the pair's chosen and rejected responses, and its id."""
+
+    pair_id: str
+    prompt: list[dict]
+    chosen: str
+    rejected: str
+    probe_key: str | None = None
+
+
+@dataclass
+class _Work:
+    """One order x sample of one item, through its parse attempts."""
+
+    item: Item
+    swapped: bool
+    sample: int
+    messages: list[dict]
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    status: str | None = None
+    error: str | None = None
+    last: ChatResult | None = None
+    verdict: Verdict | None = None
+    answers: list[str | None] = field(default_factory=list)
+
+
+@contextmanager
+def _endpoint(cfg: JudgeConfig) -> Iterator[EndpointConfig]:
+    """The endpoint ``cfg`` names, or the embedded llama.cpp server, started for the run and stopped after."""
+    if cfg.base_url:
+        yield _planned_endpoint(cfg)
+        return
+    from curate import judge_server
+
+    with judge_server.start() as server:
+        yield EndpointConfig(base_url=server.base_url, model=server.model)
+
+
+def _planned_endpoint(cfg: JudgeConfig) -> EndpointConfig:
+    """The endpoint as the cache and ``judge`` see it, known before any server starts: a loopback server's
+    identity does not depend on its port."""
+    if cfg.base_url:
+        return EndpointConfig(base_url=cfg.base_url, model=cfg.model, api_key_env=cfg.api_key_env)
+    from curate import judge_server
+
+    return EndpointConfig(base_url="http://127.0.0.1/v1", model=judge_server.model_name(judge_server.default_model_path()))
+
+
+def _limits(cfg: JudgeConfig) -> LimitsConfig:
+    """The run's limits; the embedded server gets one request at a time: llama-cpp-python answers them one
+    by one, so more in flight would only wait in its queue until they time out."""
+    return cfg.limits if cfg.base_url else cfg.limits.model_copy(update={"concurrency": 1})
+
+
+def _output_mode(cfg: JudgeConfig) -> str:
+    """``auto``: llama.cpp-style ``json_object`` + schema on loopback (the embedded server, local llama.cpp,
+    vLLM or Ollama, which accept or ignore it), OpenAI-style ``json_schema`` elsewhere."""
+    if cfg.output_mode != "auto":
+        return cfg.output_mode
+    local = not cfg.base_url or endpoint_identity(cfg.base_url).startswith("localhost")
+    return "json_object_schema" if local else "json_schema"
+
+
+def request_params(cfg: JudgeConfig, sample: int) -> dict:
+    """Sampling parameters of one request; the seed differs per sample so samples are distinct requests."""
+    params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed + sample}
+    mode = _output_mode(cfg)
+    if mode == "json_schema":
+        params["response_format"] = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
+    elif mode == "json_object_schema":
+        params["response_format"] = {"type": "json_object", "schema": VERDICT_SCHEMA}
+    if cfg.logprobs:
+        params["logprobs"] = True
+        params["top_logprobs"] = cfg.top_logprobs
+    return params
+
+
+def _done_keys(wh: Warehouse, *, judge: str, template_hash: str, attribute: str,
+               pair_ids: list[str]) -> set[tuple[str, bool, int]]:
+    """(pair_id, swapped, sample) already judged with a final status by this judge version."""
+    if not pair_ids:
+        return set()
+    with wh.connect(read_only=True, views=False) as con:
+        rows = con.execute(
+            "SELECT DISTINCT pair_id, swapped, sample FROM judgments WHERE judge = ? AND template_hash = ? AND attribute = ? "
+            "AND status IN ('ok', 'unparseable') AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
+            [judge, template_hash, attribute, pair_ids],
+        ).fetchall()
+    return {(r[0], bool(r[1]), int(r[2])) for r in rows}
+
+
+def execute(
+    wh: Warehouse,
+    cfg: JudgeConfig,
+    items: list[Item],
+    *,
+    template: JudgeTemplate,
+    template_label: str,
+    run_id: str,
+    progress: Progress | None = None,
+) -> tuple[list[dict], dict]:
+    """Judge ``items`` in both orders and ``cfg.samples`` samples, skipping what this judge version already
+    judged; the ``judgments`` rows and the run's counts. The endpoint (or the embedded server) is only
+    started when there is something to send."""
+    planned = _planned_endpoint(cfg)
+    judge = LLMClient(wh, planned, _limits(cfg), run_id=run_id).judge_identity()
+    skip = set() if cfg.rejudge else _done_keys(wh, judge=judge, template_hash=template.hash,
+                                                 attribute=template.attribute, pair_ids=[i.pair_id for i in items])
+    work = [
+        _Work(item, swapped, sample, _messages(template, item, swapped, cfg.max_chars))
+        for item in items
+        for swapped in (False, True)
+        for sample in range(cfg.samples)
+        if (item.pair_id, swapped, sample) not in skip
+    ]
+    usage = Usage()
+    if work:
+        with _endpoint(cfg) as target, LLMClient(wh, target, _limits(cfg), run_id=run_id) as client:
+            _judge(client, work, cfg=cfg, template=template, progress=progress)
+        usage = client.usage
+    rows = [_row(state, template=template, template_label=template_label, judge=judge, run_id=run_id)
+            for state in work if state.status != "skipped"]
+    counts = _counts(items=len(items), already_judged=len(items) * 2 * cfg.samples - len(work), work=work, rows=rows,
+                     usage=usage, judge=judge, template_hash=template.hash)
+    return rows, counts
+
+
+def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: JudgeTemplate, progress: Progress | None) -> None:
+    """Send every order x sample, re-ask unreadable answers up to ``max_parse_retries`` times, set each status."""
+    pending = list(range(len(work)))
+    finished, planned = 0, len(work)
+    attempt = 1
+
+    def advance(_result: ChatResult) -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress(finished, planned)
+
+    while pending:
+        requests = [ChatRequest(messages=work[i].messages if attempt == 1 else _retry(template, work[i], attempt, cfg),
+                                params=request_params(cfg, work[i].sample), template_hash=template.hash, tag=i)
+                    for i in pending]
+        pending = []
+        for result in client.complete(requests, on_result=advance):
+            state = work[result.request.tag]
+            if result.status == "skipped":
+                state.status = "skipped"
+                continue
+            _account(state, result)
+            if result.status != "ok":
+                state.status, state.error = "failed", result.error or "request failed"
+            elif (verdict := parse_verdict(result.text)) is not None:
+                state.status, state.verdict = "ok", verdict
+            elif attempt <= cfg.max_parse_retries:
+                pending.append(result.request.tag)
+            else:
+                state.status = "unparseable"
+                state.error = f"no verdict in {state.attempts} answer(s); raw text in llm_requests"
+        planned += len(pending)
+        attempt += 1
+
+
+def _counts(*, items: int, already_judged: int, work: list[_Work], rows: list[dict], usage: Usage, judge: str,
+            template_hash: str) -> dict:
+    """What ``runs.counts`` keeps for a judge run: verdict outcomes and the LLM usage behind them."""
+    statuses = Counter(state.status for state in work)
+    return {
+        "judge": judge,
+        "template_hash": template_hash,
+        "pairs": items,
+        "judgments": len(rows),
+        "already_judged": already_judged,
+        "outcomes": {status: statuses[status] for status in ("ok", "unparseable", "failed", "skipped")},
+        "verdicts": dict(Counter(r["verdict"] for r in rows if r["verdict"])),
+        "requests_sent": usage.requests_sent,
+        "cache_hits": usage.cache_hits,
+        "requests_failed": usage.failed,
+        "retries": usage.retries,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd,
+        "stopped_by": usage.stopped_by,
+    }
+
+
+def write_run(wh: Warehouse, stage: str, *, run_id: str, started, cfg: JudgeConfig, rows: list[dict], counts: dict) -> StageResult:
+    """Append the rows and the run record as one snapshot; the StageResult of the run."""
+
+    def once() -> None:
+        with wh.transaction(run_id, f"{stage} {len(rows)} judgments run={run_id}") as tx:
+            tx.append(JUDGMENTS, rows)
+            tx.record_run(stage, started, cfg.model_dump_json(), counts)
+
+    retry_on_conflict(once)
+    outcomes = counts["outcomes"]
+    return StageResult(
+        stage=stage,
+        run_id=run_id,
+        started_at=started,
+        finished_at=utcnow(),
+        rows_in=counts["pairs"],
+        rows_written=len(rows),
+        snapshot_id=wh.snapshot_of(run_id),
+        tables_written=(JUDGMENTS.name, RUNS.name),
+        outcomes=outcomes,
+        dropped={"skipped_by_limit": outcomes["skipped"]} if outcomes["skipped"] else {},
+        error_count=outcomes["unparseable"] + outcomes["failed"],
+    )
+
+
+def _messages(template: JudgeTemplate, item: Item, swapped: bool, max_chars: int) -> list[dict]:
+    a, b = (item.rejected, item.chosen) if swapped else (item.chosen, item.rejected)
+    return template.messages(prompt=item.prompt, response_a=a, response_b=b, max_chars=max_chars)
+
+
+def _retry(template: JudgeTemplate, state: _Work, attempt: int, cfg: JudgeConfig) -> list[dict]:
+    return template.retry_messages(state.messages, bad_answer=state.answers[-1], attempt=attempt, max_chars=cfg.max_chars)
+
+
+def _account(state: _Work, result: ChatResult) -> None:
+    state.attempts += 1
+    state.last = result
+    state.answers.append(result.text)
+    state.prompt_tokens += result.prompt_tokens or 0
+    state.completion_tokens += result.completion_tokens or 0
+    state.cost_usd += result.cost_usd or 0.0
+
+
+def _row(state: _Work, *, template: JudgeTemplate, template_label: str, judge: str, run_id: str) -> dict:
+    verdict = state.verdict
+    winner = verdict.winner if verdict else None
+    return {
+        "pair_id": state.item.pair_id,
+        "judge": judge,
+        "template": template_label,
+        "template_hash": template.hash,
+        "attribute": template.attribute,
+        "swapped": state.swapped,
+        "sample": state.sample,
+        "winner": winner,
+        "verdict": _verdict(winner, state.swapped),
+        "strength": verdict.confidence if verdict else None,
+        "p_verdict": verdict_probability(state.last.logprobs, state.last.text, winner) if verdict else None,
+        "rationale": verdict.rationale if verdict else None,
+        "status": state.status,
+        "error": state.error,
+        "parse_attempts": state.attempts,
+        "request_hash": state.last.request_hash if state.last else None,
+        "prompt_tokens": state.prompt_tokens,
+        "completion_tokens": state.completion_tokens,
+        "cost_usd": state.cost_usd,
+        "probe_key": state.item.probe_key,
+        "run_id": run_id,
+        "judged_at": utcnow(),
+    }
+
+
+def _verdict(winner: str | None, swapped: bool) -> str | None:
+    """The position picked, mapped back to the pair: chosen is A unless swapped."""
+    if winner is None:
+        return None
+    if winner == "tie":
+        return "tie"
+    return "chosen" if (winner == "A") != swapped else "rejected"

@@ -1,0 +1,167 @@
+"""The noise-scoring methods on arrays: embeddings and optional evidence in, one score per pair and method out.
+
+Kept apart from the stage (``curate.noise``) so the benchmark runs exactly the
+same code on relabeled copies of the data. Every score is "higher = more
+likely mislabeled"; the reward-model scores are posterior probabilities that
+the stated label is flipped, so they compare across methods and thresholds
+such as 0.5 mean the same thing everywhere.
+
+- ``bt``: one cross-fitted Bradley-Terry head; P(flip | its out-of-fold margin).
+- ``ensemble``: M bootstrap heads per fold ("Secrets of RLHF, Part II"); P(flip) from the mean margin,
+  with the std over members kept as a component (the ``noise_summary`` view's "ambiguous" class).
+- ``confident``: confident learning over the ``bt`` margins; 1 - self-confidence, and the pruned set.
+- ``peer``: dual-RM peer review (``rm.peer_review``); the reviewed head's and both peers' margins,
+  averaged, as P(flip). Its drop ratio is the noise rate estimated from the ``bt`` margins.
+- ``judge`` / ``human``: share of position-consistent judge verdicts (of human verdicts) against the label.
+- ``fused``: the reward-model log-odds (ensemble and peer combined) plus the judge's and the humans'
+  log-likelihood ratios, weighted by their stated reliabilities, as P(flip).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate import confident as cl
+from curate import rm
+
+RM_METHODS = ("bt", "ensemble", "peer", "confident")
+EVIDENCE_METHODS = ("judge", "human")
+METHODS = (*RM_METHODS, *EVIDENCE_METHODS, "fused")
+
+
+class FusionConfig(BaseModel):
+    """How the fused score weighs its evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge_reliability: float = Field(0.7, gt=0.5, lt=1, description="assumed accuracy of a position-consistent judge verdict")
+    human_reliability: float = Field(0.9, gt=0.5, lt=1, description="assumed accuracy of a human verdict")
+
+
+@dataclass
+class Inputs:
+    """What the methods read, rows aligned. Only the embeddings are required."""
+
+    prompt: np.ndarray
+    chosen: np.ndarray
+    rejected: np.ndarray
+    classes: np.ndarray  # canonical class of the stated label (confident learning)
+    groups: np.ndarray | None = None  # prompt ids: pairs of one prompt share a fold
+    tie: np.ndarray | None = None  # ties are scored but not trained on
+    judge: np.ndarray | None = None  # per pair: mean of +1 (against the label) / -1 (for it) / 0, NaN when none
+    judge_count: np.ndarray | None = None
+    human: np.ndarray | None = None
+    human_count: np.ndarray | None = None
+
+
+@dataclass
+class Scores:
+    """One method's output: a score per pair, per-pair components, and per-member margins when it has them."""
+
+    score: np.ndarray
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+    margins: np.ndarray | None = None  # (n, members) out-of-fold margins
+    folds: np.ndarray | None = None
+    noise_rate: float | None = None
+
+
+def score_all(inputs: Inputs, rm_cfg: rm.RMConfig, fusion: FusionConfig, methods: tuple[str, ...] = METHODS) -> dict[str, Scores]:
+    """Scores of the requested methods (and of what they depend on; only the requested ones are returned)."""
+    wanted = set(methods)
+    if "fused" in wanted:
+        wanted |= {"ensemble", "peer"}
+    if {"peer", "confident"} & wanted:
+        wanted.add("bt")  # its noise-rate estimate sets the peers' drop ratio
+    n = len(inputs.prompt)
+    phi_c, phi_r = rm.standardize(rm.features(inputs.prompt, inputs.chosen), rm.features(inputs.prompt, inputs.rejected))
+    folds = rm.fold_ids(n, rm_cfg.folds, rm_cfg.seed, inputs.groups)
+    tie = np.zeros(n, bool) if inputs.tie is None else np.asarray(inputs.tie, bool)
+    weights = (~tie).astype(np.float64)
+    out: dict[str, Scores] = {}
+
+    if {"bt", "ensemble"} & wanted:
+        members = max(rm_cfg.members, 2) if "ensemble" in wanted else 1
+        margins = rm.cross_fit(phi_c, phi_r, folds=folds, cfg=rm_cfg, members=members, weights=weights)
+        if "bt" in wanted:
+            out["bt"] = _margin_scores(margins[:, :1], tie, folds)
+        if "ensemble" in wanted:
+            out["ensemble"] = _ensemble_scores(margins, tie, folds)
+    if "confident" in wanted:
+        out["confident"] = _confident_scores(out["bt"], inputs.classes, tie)
+    if "peer" in wanted:
+        rate = out["bt"].noise_rate
+        peers = rm.peer_review(phi_c, phi_r, folds=folds, cfg=rm_cfg, noise_rate=rate, weights=weights)
+        out["peer"] = _margin_scores(peers, tie, folds)
+        out["peer"].components["drop_ratio"] = np.full(n, min(rate, rm_cfg.peer_max_rate))
+    if "judge" in wanted and inputs.judge is not None:
+        out["judge"] = _evidence_scores(inputs.judge, inputs.judge_count)
+    if "human" in wanted and inputs.human is not None:
+        out["human"] = _evidence_scores(inputs.human, inputs.human_count)
+    if "fused" in wanted:
+        out["fused"] = _fused(out, inputs, tie, fusion)
+    return {name: scores for name, scores in out.items() if name in methods}
+
+
+def _oriented(margin: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Margins as evidence for the stated label; a tie is contradicted by a margin of either sign."""
+    return np.where(tie, -np.abs(margin), margin)
+
+
+def _margin_scores(margins: np.ndarray, tie: np.ndarray, folds: np.ndarray) -> Scores:
+    mean = _oriented(margins.mean(axis=1), tie)
+    fit = rm.estimate_noise_rate(mean[~tie] if (~tie).any() else mean)
+    components = {"margin": margins.mean(axis=1)}
+    if margins.shape[1] > 1:
+        components.update({f"margin_{i}": margins[:, i] for i in range(margins.shape[1])})
+    return Scores(score=fit.flip_probability(mean), components=components, margins=margins, folds=folds, noise_rate=fit.rate)
+
+
+def _ensemble_scores(margins: np.ndarray, tie: np.ndarray, folds: np.ndarray) -> Scores:
+    mean, std = margins.mean(axis=1), margins.std(axis=1)
+    strength = _oriented(mean, tie)
+    fit = rm.estimate_noise_rate(strength[~tie] if (~tie).any() else strength)
+    components = {"mean": mean, "std": std, "mean_z": mean / (mean.std() + 1e-12)}
+    return Scores(score=fit.flip_probability(strength), components=components, margins=margins, folds=folds, noise_rate=fit.rate)
+
+
+def _confident_scores(bt: Scores, classes: np.ndarray, tie: np.ndarray) -> Scores:
+    margin = _oriented(bt.margins[:, 0], tie)
+    joint = cl.confident_joint(margin[~tie], np.asarray(classes)[~tie]) if (~tie).any() else None
+    issues = np.zeros(len(margin), bool)
+    if joint is not None:
+        issues[~tie] = joint.issues
+    self_confidence = 1 / (1 + np.exp(-margin))
+    components = {"self_confidence": self_confidence, "issue": issues}
+    rate = joint.noise_rate if joint is not None else 0.0
+    return Scores(score=1 - self_confidence, components=components, noise_rate=rate)
+
+
+def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
+    """Share of verdicts against the label ((1 + mean sign) / 2); 0.5 (no evidence) when there are none."""
+    signal = np.asarray(signal, dtype=np.float64)
+    present = ~np.isnan(signal)
+    score = np.where(present, (1 + np.nan_to_num(signal)) / 2, 0.5)
+    count = np.zeros(len(signal)) if count is None else np.asarray(count)
+    return Scores(score=score, components={"against": np.nan_to_num(signal), "verdicts": count})
+
+
+def _fused(out: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
+    """RM log-odds of a flip from the ensemble and peer strengths combined, plus judge and human evidence."""
+    ens, peer = out["ensemble"], out["peer"]
+    peer_mean = _oriented(peer.margins.mean(axis=1), tie)
+    ens_mean = _oriented(ens.components["mean"], tie)
+    combined = ens_mean / (ens_mean.std() + 1e-12) + peer_mean / (peer_mean.std() + 1e-12)
+    fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
+    log_odds = fit.flip_log_odds(combined)
+    components = {"rm_log_odds": log_odds.copy()}
+    for name, signal, reliability in (("judge", inputs.judge, fusion.judge_reliability), ("human", inputs.human, fusion.human_reliability)):
+        if signal is None or np.isnan(signal).all():
+            continue
+        llr = np.nan_to_num(np.asarray(signal, dtype=np.float64)) * math.log(reliability / (1 - reliability))
+        log_odds = log_odds + llr
+        components[f"{name}_llr"] = llr
+    return Scores(score=1 / (1 + np.exp(-log_odds)), components=components, noise_rate=fit.rate)

@@ -1,0 +1,81 @@
+"""The dataset card: Hub metadata that parses offline, a body that says what the policy did, plots that exist."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from huggingface_hub import DatasetCard
+from release_builders import shared_releases
+from typer.testing import CliRunner
+
+from curate import card, plots
+from curate.cli import app
+from curate.facts import collect
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    return shared_releases(tmp_path_factory)[0]
+
+
+def test_card_metadata_parses_with_huggingface_hub(wh, tmp_path):
+    path = card.write(wh, "v1", tmp_path, card.CardConfig(license="cc-by-4.0", pretty_name="Test prefs"))
+    data = DatasetCard.load(path).data
+    assert data.license == "cc-by-4.0" and data.language == ["en"] and data.pretty_name == "Test prefs"
+    assert {"preference", "rlhf", "reward-modeling", "dpo"} <= set(data.tags)
+    assert data.task_categories == ["text-classification", "reinforcement-learning"]
+    assert data.size_categories == ["n<1K"]
+    assert data.annotations_creators == ["machine-generated"] and data.source_datasets == ["original"]
+    splits = [r[0] for r in collect(wh, "v1").splits.rows]
+    assert "train" in splits and "test" in splits
+    assert [(f["split"], f["path"]) for f in data.configs[0]["data_files"]] == [(s, f"data/{s}-*") for s in splits]
+
+
+def test_card_body_says_what_the_policy_flipped_and_dropped_and_embeds_plots(wh, tmp_path):
+    text = card.write(wh, "v1", tmp_path, card.CardConfig(license="mit")).read_text()
+    assert re.search(r"\| flip \| noise_flip \| 2 \|", text) and re.search(r"\| drop \| noise_drop \| 3 \|", text)
+    assert "Kept 55, flipped 2 and dropped 3 of 60 candidate pairs." in text
+    assert "127.0.0.1/smollm2-135m" in text and "a1b2c3d4" in text  # judge model and template version
+    assert "embedded plumbing default" in text  # the limitation the SmolLM judge calls for
+    assert "| fused | 60 |" in text  # noise summary over every candidate
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert sorted(images) == sorted(f"plots/{name}.png" for name in plots.PLOTS)
+    for image in images:
+        assert (tmp_path / image).read_bytes().startswith(b"\x89PNG")
+
+
+def test_card_of_a_release_made_before_any_evidence_says_what_is_missing(wh):
+    facts = collect(wh, "bare")  # evidence landed after this release's snapshot: it must not show
+    assert not facts.noise and not facts.judges and not facts.noise_by_decision
+    assert facts.decisions.rows == (("keep", "unscored", 60),)
+    text = card.render(facts, card.CardConfig())
+    assert "No noise scores were recorded" in text and "No judge verdicts were recorded" in text
+    assert "**none set**" in text  # no license anywhere: the card says so (publish refuses)
+    assert all(png.startswith(b"\x89PNG") for png in plots.render_all(facts).values())
+
+
+def test_card_source_licenses_come_from_the_config_then_the_known_map(wh):
+    facts = collect(wh, "v1")
+    rows = card.source_rows(facts, card.CardConfig())
+    assert [(r.source, r.license) for r in rows] == [("prefs", None)]
+    assert "No license is known for these sources: prefs" in " ".join(card.limitations(facts, card.CardConfig(), rows))
+    custom = card.CardConfig(sources=[card.SourceEntry(match=["pre*"], license="cc0-1.0", dataset="org/prefs")])
+    assert [(r.license, r.dataset) for r in card.source_rows(facts, custom)] == [("cc0-1.0", "org/prefs")]
+    assert card.metadata(facts, custom).source_datasets == ["org/prefs"]
+    known = {e.dataset: e.license for e in card.known_sources() if e.dataset}
+    assert known["Anthropic/hh-rlhf"] == "mit" and known["nvidia/HelpSteer2"] == "cc-by-4.0"
+
+
+@pytest.mark.parametrize(("n", "bucket"), [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (2_312, "1K<n<10K"), (1_000_000, "1M<n<10M")])
+def test_card_size_category(n, bucket):
+    assert card.size_category(n) == bucket
+
+
+def test_cli_card_writes_and_checks_the_card(wh, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["card", "v1", "--out", str(tmp_path), "--license", "cc-by-4.0", "--warehouse", str(wh.path)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "license cc-by-4.0" in result.output and (tmp_path / "plots" / "length_bias.png").exists()
+    assert DatasetCard.load(tmp_path / "README.md").data.license == "cc-by-4.0"

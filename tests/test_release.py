@@ -1,0 +1,297 @@
+"""Releases: the policy on planted evidence, prompt-level splits, diffs, re-materialization, immutability."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import duckdb
+import pytest
+from conftest import query, run_ingest, trl, write_jsonl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate import release
+from curate.release_policy import ReleasePolicy, _split_sql, load_policy
+from curate.stage import new_run_id
+from curate.warehouse import Warehouse
+from schemas import JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# prompt -> (noise score or None, extra TRL fields)
+PLANTED = {
+    "flip": (0.95, {}),
+    "drop": (0.8, {}),
+    "keep": (0.1, {}),
+    "unscored": (None, {}),
+    "tie": (0.95, {"tie": True, "strength": 0}),
+    "human_keep": (0.95, {}),
+    "human_flip": (None, {}),
+    "human_split": (None, {}),
+    "french": (0.1, {"language": "fr"}),
+    "conflicted": (0.1, {}),
+    "judged_inconsistent": (0.1, {}),
+    "judged_consistent": (0.1, {}),
+}
+HUMAN = {"human_keep": ["chosen", "chosen", "rejected"], "human_flip": ["rejected"], "human_split": ["chosen", "rejected"]}
+PLANTED_SOURCES = ["main", "other"]  # other tests add their own sources to the same warehouse and scope to them
+PLANTED_POLICY = ReleasePolicy(sources=PLANTED_SOURCES, languages=["en"], exclude_sources=["other"], include_conflicted=False,
+                               min_judge_consistency=0.5, include_augmentations=False)
+
+
+def pair_ids(wh: Warehouse) -> dict[str, str]:
+    """Prompt text of a single-turn pair -> its pair_id."""
+    return dict(query(wh, "SELECT prompt[1].content, pair_id FROM pairs"))
+
+
+def plant(wh: Warehouse, table, rows: list[dict]) -> None:
+    """Evidence rows written as a stage would (a fresh run id: staged file names derive from it)."""
+    with wh.transaction(new_run_id("plant"), f"plant {table.name}") as tx:
+        tx.append(table, rows)
+
+
+def noise_row(pair_id: str, score: float, run_id: str = "noise-1", method: str = "fused") -> dict:
+    return {"pair_id": pair_id, "method": method, "score": score, "components": "{}", "config_hash": "test",
+            "run_id": run_id, "created_at": NOW}
+
+
+def judgment(pair_id: str, swapped: bool, verdict: str) -> dict:
+    return {"pair_id": pair_id, "judge": "local/test", "template": "pairwise", "template_hash": "t1", "attribute": "overall",
+            "swapped": swapped, "sample": 0, "winner": "A", "verdict": verdict, "status": "ok", "run_id": "judge-1",
+            "judged_at": NOW}
+
+
+def plant_annotations(wh: Warehouse, votes: dict[str, list[str]]) -> None:
+    """Human verdicts. The annotation stage's table does not exist yet: create its three columns the policy reads."""
+    rows = [{"pair_id": pid, "annotator": f"ann{i}", "verdict": v} for pid, vs in votes.items() for i, v in enumerate(vs)]
+    with wh.transaction(new_run_id("annotate"), "plant annotations") as tx:
+        present = tx.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'annotations'").fetchone()[0]
+        if not present:
+            tx.execute("CREATE TABLE annotations (pair_id VARCHAR, annotator VARCHAR, verdict VARCHAR)")
+        for row in rows:
+            tx.execute("INSERT INTO annotations (pair_id, annotator, verdict) VALUES (?, ?, ?)", list(row.values()))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[Warehouse, dict[str, str]]:
+    """A warehouse with one pair per planted case and its evidence (noise, humans, judge, conflict, augmentation)."""
+    tmp = tmp_path_factory.mktemp("planted")
+    wh = Warehouse.init(tmp / "wh")
+    main = [trl(prompt=p, chosen=f"good answer to {p}", rejected=f"bad answer to {p}", strength=2, language="en") | extra
+            for p, (_, extra) in PLANTED.items()]
+    run_ingest(wh, write_jsonl(tmp / "main.jsonl", main), detect_language=False)
+    run_ingest(wh, write_jsonl(tmp / "other.jsonl", [trl(prompt="other", language="en")]), detect_language=False)
+    reversed_label = trl(prompt="conflicted", chosen="bad answer to conflicted", rejected="good answer to conflicted")
+    run_ingest(wh, write_jsonl(tmp / "second.jsonl", [reversed_label]), detect_language=False)
+    ids = pair_ids(wh)
+    plant(wh, NOISE_SCORES, [noise_row(ids[p], s) for p, (s, _) in PLANTED.items() if s is not None])
+    plant_annotations(wh, {ids[p]: v for p, v in HUMAN.items()})
+    plant(wh, JUDGMENTS, [judgment(ids["judged_inconsistent"], False, "chosen"), judgment(ids["judged_inconsistent"], True, "rejected"),
+                          judgment(ids["judged_consistent"], False, "chosen"), judgment(ids["judged_consistent"], True, "chosen")])
+    parent = query(wh, "SELECT * FROM pairs WHERE pair_id = ?", [ids["keep"]])[0]
+    augmented = dict(zip(PAIRS.names, parent)) | {
+        "pair_id": "aug-1", "prompt_id": "aug-prompt", "prompt": [{"role": "user", "content": "augmented keep"}],
+        "kind": "causal", "parent_pair_id": ids["keep"], "run_id": "augment-1"}
+    plant(wh, PAIRS, [augmented])
+    ids["augmented"] = "aug-1"
+    return wh, ids
+
+
+def decisions(wh: Warehouse, name: str) -> dict[str, tuple[str, str]]:
+    return {pid: (d, r) for pid, d, r in query(wh, "SELECT pair_id, decision, reason FROM release_rows WHERE release = ?", [name])}
+
+
+def test_release_planted_cases_get_their_decision_and_reason_code(planted):
+    wh, ids = planted
+    result = release.run(wh, "planted", PLANTED_POLICY)
+    got = decisions(wh, "planted")
+    expected = {
+        "flip": ("flip", "noise_flip"),
+        "drop": ("drop", "noise_drop"),
+        "keep": ("keep", "kept"),
+        "unscored": ("keep", "unscored"),
+        "tie": ("drop", "tie_excluded"),
+        "human_keep": ("keep", "human_override"),
+        "human_flip": ("flip", "human_override"),
+        "human_split": ("drop", "human_split"),
+        "french": ("drop", "language_filtered"),
+        "other": ("drop", "source_filtered"),
+        "conflicted": ("drop", "label_conflict"),
+        "judged_inconsistent": ("drop", "judge_inconsistent"),
+        "judged_consistent": ("keep", "kept"),
+        "augmented": ("drop", "augmentation_excluded"),
+    }
+    assert {p: got[ids[p]] for p in expected} == expected
+    info = release.get(wh, "planted")
+    stored = query(wh, "SELECT decision, count(*) FROM release_rows WHERE release = 'planted' GROUP BY ALL")
+    assert info.counts["decisions"] == result.outcomes == {"keep": 0, "flip": 0, "drop": 0} | dict(stored)
+    assert result.outcomes["flip"] == 2 and result.rows_in == len(got)
+    assert result.dropped["noise_drop"] == 1 and info.counts["decision_reasons"]["flip:human_override"] == 1
+    assert info.policy == PLANTED_POLICY and info.policy_hash == PLANTED_POLICY.hash
+    assert info.snapshot_id < result.snapshot_id  # it records what it read, then commits on top
+    assert query(wh, "SELECT stage FROM runs WHERE run_id = ?", [result.run_id]) == [("release",)]
+
+
+def test_release_rows_swap_flipped_pairs_and_carry_margins(planted):
+    wh, ids = planted
+    release.run(wh, "oriented", ReleasePolicy(sources=PLANTED_SOURCES, weight_source="noise"))
+    table = {r["pair_id"]: r for r in release.rows(wh, "oriented").to_pylist()}
+    assert table[ids["flip"]]["chosen"]["content"] == "bad answer to flip"
+    assert table[ids["flip"]]["rejected"]["content"] == "good answer to flip"
+    assert table[ids["keep"]]["chosen"]["content"] == "good answer to keep"
+    assert table[ids["keep"]]["margin"] == 2.0  # stated strength
+    assert table[ids["flip"]]["margin"] == 0.0  # a flipped pair's stated strength is void
+    assert table[ids["keep"]]["weight"] == pytest.approx(0.9)  # 1 - score
+    assert table[ids["flip"]]["weight"] == pytest.approx(0.95)  # score
+    assert table[ids["unscored"]]["weight"] == 1.0
+    assert ids["drop"] not in table and ids["tie"] not in table  # dropped rows are not released
+    assert table[ids["french"]]["language"] == "fr"  # default policy: every language
+    # an augmentation follows its parent's prompt into the same split
+    assert table[ids["augmented"]]["split"] == table[ids["keep"]]["split"]
+    everything = {r["pair_id"]: r for r in release.rows(wh, "oriented", include_dropped=True).to_pylist()}
+    assert set(ids.values()) <= set(everything) and everything[ids["tie"]]["decision"] == "drop"
+    assert everything[ids["tie"]]["split"] is None
+
+
+def test_release_margin_from_ensemble_is_oriented_by_the_decision(planted):
+    wh, ids = planted
+    plant(wh, RM_SCORES, [
+        {"pair_id": ids["keep"], "method": "ensemble", "model_id": m, "fold": 0, "margin": v, "run_id": "rm-1", "created_at": NOW}
+        for m, v in (("s0", 1.0), ("s1", 2.0))
+    ] + [{"pair_id": ids["flip"], "method": "ensemble", "model_id": "s0", "fold": 0, "margin": -3.0, "run_id": "rm-1", "created_at": NOW},
+         {"pair_id": ids["unscored"], "method": "ensemble", "model_id": "s0", "fold": 0, "margin": -1.0, "run_id": "rm-1", "created_at": NOW}])
+    release.run(wh, "ensemble", ReleasePolicy(sources=PLANTED_SOURCES, margin_source="ensemble", margin_scale=0.5))
+    margins = {r["pair_id"]: r["margin"] for r in release.rows(wh, "ensemble").to_pylist()}
+    assert margins[ids["keep"]] == 0.75  # mean 1.5, scaled
+    assert margins[ids["flip"]] == 1.5  # -(-3), scaled
+    assert margins[ids["unscored"]] == 0.0  # negative margins are clipped
+    assert margins[ids["judged_consistent"]] == 0.0  # no evidence
+
+
+def test_release_without_noise_scores_keeps_everything_in_scope(planted, tmp_path):
+    wh, _ = planted
+    run_ingest(wh, write_jsonl(tmp_path / "plain.jsonl", [trl(prompt=f"q{i}", tie=i == 0) for i in range(6)]), detect_language=False)
+    in_scope = lambda name: {k: v for k, v in release.get(wh, name).counts["decision_reasons"].items()  # noqa: E731
+                             if k != "drop:source_filtered"}
+    release.run(wh, "plain", ReleasePolicy(sources=["plain"]))
+    assert in_scope("plain") == {"drop:tie_excluded": 1, "keep:unscored": 5}
+    release.run(wh, "plain-no-noise-rules",
+                ReleasePolicy(sources=["plain"], min_noise_to_flip=None, min_noise_to_drop=None, include_ties=True))
+    assert in_scope("plain-no-noise-rules") == {"keep:kept": 6}
+
+
+def test_release_name_is_never_reused_and_parents_must_exist(planted):
+    wh, _ = planted
+    release.run(wh, "once")
+    with pytest.raises(release.ReleaseExists, match="already exists"):
+        release.run(wh, "once")
+    with pytest.raises(release.UnknownRelease, match="no release named 'missing'"):
+        release.run(wh, "child", parent="missing")
+    with pytest.raises(release.ReleaseError, match="bad release name"):
+        release.run(wh, "../evil")
+    assert query(wh, "SELECT count(*) FROM releases WHERE name = 'once'") == [(1,)]
+    assert query(wh, "SELECT count(*) FROM releases WHERE name = 'child'") == [(0,)]
+
+
+def test_release_diff_and_rematerialize_after_later_ingests_and_scores(planted, tmp_path):
+    wh, _ = planted
+    scope = ReleasePolicy(sources=["evolving"])
+    first = [trl(prompt=f"e{i}", chosen=f"yes {i}", rejected=f"no {i}") for i in range(6)]
+    run_ingest(wh, write_jsonl(tmp_path / "evolving.jsonl", first), detect_language=False)
+    ids = pair_ids(wh)
+    plant(wh, NOISE_SCORES, [noise_row(ids["e0"], 0.3), noise_row(ids["e1"], 0.2)])
+    release.run(wh, "v1", scope)
+    # later evidence and data: e0 becomes a flip, e1 a drop, two new pairs arrive
+    later = [trl(prompt=f"e-new{i}") for i in range(2)]
+    run_ingest(wh, write_jsonl(tmp_path / "evolving.jsonl", later), detect_language=False)
+    plant(wh, NOISE_SCORES, [noise_row(ids["e0"], 0.99, run_id="noise-2"), noise_row(ids["e1"], 0.8, run_id="noise-2")])
+    release.run(wh, "v2", scope, parent="v1")
+    ids = pair_ids(wh)
+    result = release.diff(wh, "v1", "v2")
+    assert result.added == sorted([ids["e-new0"], ids["e-new1"]])
+    assert result.removed == [ids["e1"]]
+    assert result.flipped == [ids["e0"]]
+    assert sorted(result.changes.column("change").to_pylist()) == ["added", "added", "flipped", "removed"]
+    assert release.get(wh, "v2").parent == "v1"
+    # v1 is immutable: re-made from its snapshot it is the same, bit for bit, and its rows still read old content
+    again = release.rematerialize(wh, "v1")
+    assert again.equals(release.stored_rows(wh, "v1"))
+    assert release.rows(wh, "v1").num_rows == 6
+    assert release.rematerialize(wh, "v2").equals(release.stored_rows(wh, "v2"))
+
+
+def test_release_no_prompt_in_two_splits(planted, tmp_path):
+    wh, _ = planted
+    rows = [trl(prompt=f"prompt {i}", chosen=f"answer {i}.{j}", rejected=f"other {i}.{j}")
+            for i in range(150) for j in range(1 + i % 3)]  # single- and multi-pair prompts
+    run_ingest(wh, write_jsonl(tmp_path / "many.jsonl", rows), detect_language=False)
+    seed, splits = 7, {"train": 0.6, "validation": 0.2, "test": 0.2}
+    release.run(wh, "splits", ReleasePolicy(sources=["many"], seed=seed, splits=splits))
+    released = "FROM release_rows WHERE release = 'splits' AND split IS NOT NULL"
+    assert query(wh, f"SELECT prompt_id {released} GROUP BY ALL HAVING count(DISTINCT split) > 1") == []
+    got = dict(query(wh, f"SELECT prompt_id, any_value(split) {released} GROUP BY ALL"))
+    assert len(got) == 150 and got == {pid: reference_split(seed, splits, pid) for pid in got}
+    assert set(got.values()) == set(splits)
+
+
+def reference_split(seed: int, splits: dict[str, float], key: str) -> str:
+    """The documented split rule, re-implemented in Python."""
+    unit = int(hashlib.md5(f"{seed}:{key}".encode()).hexdigest()[:13], 16) / 2**52
+    total = 0.0
+    names = sorted(splits)
+    for name in names[:-1]:
+        total += splits[name]
+        if unit < total:
+            return name
+    return names[-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.text(alphabet="0123456789abcdef", min_size=1, max_size=32), min_size=1, max_size=40),
+    shares=st.lists(st.integers(1, 20), min_size=1, max_size=4),
+    seed=st.integers(0, 10**6),
+)
+def test_release_split_rule_matches_its_python_definition(keys, shares, seed):
+    splits = {f"s{i}": s / sum(shares) for i, s in enumerate(shares)}
+    splits[f"s{len(shares) - 1}"] = 1 - sum(v for k, v in splits.items() if k != f"s{len(shares) - 1}")
+    policy = ReleasePolicy(seed=seed, splits=splits)
+    params: dict = {}
+    expression = _split_sql(policy, params)
+    got = duckdb.execute(f"SELECT split_key, {expression} FROM (SELECT unnest($keys) AS split_key)", params | {"keys": keys}).fetchall()
+    assert all(split == reference_split(seed, splits, key) for key, split in got)
+
+
+def test_release_default_policy_file_is_the_model_default(tmp_path):
+    assert load_policy(None) == ReleasePolicy()
+    section = tmp_path / "pipeline.yaml"
+    section.write_text("release:\n  include_ties: true\n  splits: {train: 1.0}\n")
+    assert load_policy(section).include_ties is True
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(json.dumps({"min_noise_to_flip": 0.5, "min_noise_to_drop": 0.9}))
+    with pytest.raises(Exception, match="min_noise_to_flip"):
+        load_policy(bad)
+    bad.write_text("splits: {train: 0.5}\n")
+    with pytest.raises(Exception, match="sum to 1"):
+        load_policy(bad)
+    bad.write_text("threshold: 3\n")
+    with pytest.raises(Exception, match="threshold"):
+        load_policy(bad)
+
+
+@pytest.mark.slow
+def test_release_flow_releases_then_exports(tmp_path):
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.release import release_flow
+
+    wh = Warehouse.init(tmp_path / "wh")
+    run_ingest(wh, write_jsonl(tmp_path / "a.jsonl", [trl(prompt=f"f{i}") for i in range(5)]), detect_language=False)
+    with prefect_test_harness(server_startup_timeout=120):
+        result = release_flow(str(wh.path), "flow-1", str(tmp_path / "out"), formats=["trl", "hub"],
+                              policy={"splits": {"train": 1.0}})
+    assert result["release"]["outcomes"]["keep"] == 5 and result["release"]["snapshot_id"] is not None
+    assert [e["rows"] for e in result["exports"]] == [{"train": 5}, {"train": 5}]
+    assert (tmp_path / "out" / "hub" / "data" / "train-00000-of-00001.parquet").exists()

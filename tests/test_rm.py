@@ -1,0 +1,158 @@
+"""Reward heads, peer review, noise-rate estimate and confident learning on synthetic pairs with planted flips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curate import confident, rm
+from curate import noise_methods as nm
+
+FAST = rm.RMConfig(members=4, epochs=80, weight_decay=0.05, lr=0.05)
+
+
+def _auroc(truth: np.ndarray, score: np.ndarray) -> float:
+    pos, neg = score[truth], score[~truth]
+    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+
+
+def _planted(n: int = 300, dim: int = 12, rate: float = 0.2, seed: int = 0):
+    """Pairs labeled by a true linear reward over [e(y), e(y)*e(x)], then a share of them flipped."""
+    rng = np.random.default_rng(seed)
+    prompt, a, b = (rng.normal(size=(n, dim)).astype(np.float32) for _ in range(3))
+    w = rng.normal(size=2 * dim)
+    a_wins = rm.features(prompt, a) @ w > rm.features(prompt, b) @ w
+    chosen = np.where(a_wins[:, None], a, b)
+    rejected = np.where(a_wins[:, None], b, a)
+    flip = np.zeros(n, bool)
+    flip[rng.choice(n, int(rate * n), replace=False)] = True
+    noisy_c = np.where(flip[:, None], rejected, chosen)
+    noisy_r = np.where(flip[:, None], chosen, rejected)
+    return prompt, noisy_c, noisy_r, flip
+
+
+@pytest.fixture(scope="module")
+def planted():
+    prompt, chosen, rejected, flip = _planted()
+    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(len(flip)) % 2)
+    return inputs, flip, nm.score_all(inputs, FAST, nm.FusionConfig())
+
+
+@pytest.mark.parametrize("method", ["bt", "ensemble", "confident", "peer", "fused"])
+def test_rm_each_method_finds_planted_flips(planted, method):
+    _, flip, scores = planted
+    assert _auroc(flip, scores[method].score) > 0.85
+    assert scores[method].score.shape == flip.shape
+
+
+def test_rm_scores_are_flip_probabilities(planted):
+    _, flip, scores = planted
+    for method in ("bt", "ensemble", "peer", "fused"):
+        score = scores[method].score
+        assert ((score >= 0) & (score <= 1)).all()
+        assert score[flip].mean() > 0.5 > score[~flip].mean()
+
+
+def test_rm_noise_rate_estimate_tracks_the_planted_rate(planted):
+    _, flip, scores = planted
+    assert abs(scores["bt"].noise_rate - flip.mean()) < 0.1
+    assert abs(scores["confident"].noise_rate - flip.mean()) < 0.1
+
+
+def test_rm_same_seed_same_scores():
+    prompt, chosen, rejected, _ = _planted(n=120)
+    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(120) % 2)
+    first = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "ensemble", "peer"))
+    second = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "ensemble", "peer"))
+    for method in first:
+        np.testing.assert_array_equal(first[method].score, second[method].score)
+        np.testing.assert_array_equal(first[method].margins, second[method].margins)
+    other = nm.score_all(inputs, FAST.model_copy(update={"seed": 1}), nm.FusionConfig(), ("ensemble",))
+    assert not np.array_equal(other["ensemble"].margins, first["ensemble"].margins)
+
+
+def test_rm_cross_fit_margins_are_out_of_fold():
+    """A pair's margin comes from heads that never saw it: relabeling the pair only flips its margin's sign."""
+    prompt, chosen, rejected, _ = _planted(n=200, rate=0.0)
+    folds = rm.fold_ids(200, 5, 0)
+    phi = rm.standardize(rm.features(prompt, chosen), rm.features(prompt, rejected))
+    before = rm.cross_fit(*phi, folds=folds, cfg=FAST, members=1)
+    swapped = (phi[0].copy(), phi[1].copy())
+    swapped[0][0], swapped[1][0] = phi[1][0], phi[0][0]
+    after = rm.cross_fit(*swapped, folds=folds, cfg=FAST, members=1)
+    assert before.shape == (200, 1)
+    assert after[0, 0] == pytest.approx(-before[0, 0], abs=1e-5)
+    others = folds != folds[0]
+    assert not np.allclose(after[others], before[others])  # heads of the other folds did see the change
+
+
+def test_rm_fold_ids_keep_groups_together():
+    groups = np.repeat(np.arange(30), 3)
+    folds = rm.fold_ids(90, 5, 0, groups)
+    for g in range(30):
+        assert len(set(folds[groups == g])) == 1
+    assert set(folds) == set(range(5))
+
+
+def test_rm_hidden_layer_head_learns():
+    prompt, chosen, rejected, flip = _planted(n=300)
+    phi = rm.standardize(rm.features(prompt, chosen), rm.features(prompt, rejected))
+    cfg = FAST.model_copy(update={"hidden": 8, "epochs": 120})
+    margins = rm.cross_fit(*phi, folds=rm.fold_ids(300, 5, 0), cfg=cfg)
+    assert _auroc(flip, -margins[:, 0]) > 0.8
+
+
+def test_rm_small_loss_share_keeps_the_easiest_members():
+    import torch
+
+    losses = torch.tensor([[0.1, 5.0, 0.2, 3.0, 0.3]])
+    weights = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]])
+    keep = rm._small_loss_share(losses, weights, ratio=0.5)
+    assert keep.tolist() == [[1.0, 0.0, 1.0, 0.0, 0.0]]
+
+
+def test_rm_noise_rate_flip_posterior_is_monotone():
+    fit = rm.NoiseRate(rate=0.2, scale=1.0)
+    p = fit.flip_probability(np.array([-3.0, 0.0, 3.0]))
+    assert p[0] > p[1] > p[2]
+    assert p[1] == pytest.approx(0.2)
+
+
+def test_confident_joint_counts_off_diagonal_mass():
+    rng = np.random.default_rng(0)
+    n = 1000
+    classes = rng.integers(0, 2, n)
+    flip = rng.random(n) < 0.25
+    margins = np.where(flip, -3.0, 3.0) + rng.normal(0, 0.5, n)
+    joint = confident.confident_joint(margins, classes)
+    assert joint.noise_rate == pytest.approx(flip.mean(), abs=0.03)
+    assert (joint.issues == flip).mean() > 0.97
+    assert joint.joint.sum() == pytest.approx(1.0)
+
+
+def test_confident_canonical_classes_ignore_the_label():
+    assert confident.canonical_classes(["a", "b"], ["b", "a"]).tolist() == [1, 0]
+
+
+def test_noise_methods_ties_are_scored_not_trained():
+    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
+    tie = np.zeros(150, bool)
+    tie[:10] = True
+    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2, tie=tie)
+    scores = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "confident"))
+    assert np.isfinite(scores["bt"].score).all()
+    assert not scores["confident"].components["issue"][:10].any()
+
+
+def test_noise_methods_fused_adds_judge_and_human_evidence():
+    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
+    judge = np.full(150, np.nan)
+    judge[0], judge[1] = 1.0, -1.0  # the judge disagrees with pair 0's label, agrees with pair 1's
+    base = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2)
+    with_judge = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2, judge=judge, judge_count=np.isfinite(judge).astype(float))
+    plain = nm.score_all(base, FAST, nm.FusionConfig(), ("fused",))["fused"]
+    judged = nm.score_all(with_judge, FAST, nm.FusionConfig(), ("fused", "judge"))
+    assert judged["fused"].score[0] > plain.score[0]
+    assert judged["fused"].score[1] < plain.score[1]
+    np.testing.assert_allclose(judged["fused"].score[2:], plain.score[2:])
+    assert judged["judge"].score[0] == 1.0 and judged["judge"].score[1] == 0.0 and judged["judge"].score[2] == 0.5

@@ -1,0 +1,40 @@
+-- The master-keys robustness probe per judge version and key: how often the judge prefers a non-answer
+-- (":", "Thought process:", ...) over a real response. Each probe is one real response against one key,
+-- judged in both orders; `verdict = 'rejected'` means the key won (with several samples: any sample of that order).
+--   fp_any: share of probes (an ok verdict in at least one order) where the key won in at least one order;
+--   fp_both: share of probes with ok verdicts in both orders where the key won both (a consistent false positive).
+WITH latest AS (
+    SELECT * EXCLUDE (pick)
+    FROM (
+        SELECT j.*, row_number() OVER (
+            PARTITION BY pair_id, judge, template_hash, attribute, swapped, sample
+            ORDER BY (status = 'ok') DESC, judged_at DESC, run_id DESC) AS pick
+        FROM judgments j
+        WHERE template LIKE 'probe-%'
+    )
+    WHERE pick = 1
+),
+probes AS (
+    SELECT
+        judge, template, template_hash, attribute, probe_key, pair_id,
+        count(DISTINCT swapped) FILTER (status = 'ok') AS ok,
+        count(DISTINCT swapped) FILTER (status = 'ok' AND verdict = 'rejected') AS key_wins,
+        count(*) FILTER (status <> 'ok') AS not_ok
+    FROM latest
+    GROUP BY ALL
+)
+SELECT
+    judge,
+    template || '@' || left(template_hash, 8) AS template,
+    attribute,
+    probe_key,
+    count(*) FILTER (ok > 0) AS probes,
+    count(*) FILTER (ok = 2) AS probes_both_orders,
+    count(*) FILTER (key_wins > 0) AS fooled_any,
+    count(*) FILTER (ok = 2 AND key_wins = 2) AS fooled_both,
+    round(count(*) FILTER (key_wins > 0) / nullif(count(*) FILTER (ok > 0), 0), 4) AS fp_any,
+    round(count(*) FILTER (ok = 2 AND key_wins = 2) / nullif(count(*) FILTER (ok = 2), 0), 4) AS fp_both,
+    sum(not_ok)::INTEGER AS not_ok
+FROM probes
+GROUP BY ALL
+ORDER BY judge, template, attribute, probe_key
