@@ -34,7 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate import embed, encoders, ingest  # noqa: E402
+from curate import embed, ingest  # noqa: E402
+from curate.embed import encoders
 from curate.warehouse import Warehouse  # noqa: E402
 from provenance import command_line, machine  # noqa: E402
 

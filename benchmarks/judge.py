@@ -293,7 +293,8 @@ def main() -> None:
 
 
 def llama_row(workdir: Path, pairs_file: Path, n_pairs: int, notes: list[str]) -> Row:
-    from curate import judge, judge_server
+    from curate import judge
+    from curate.judge import server as judge_server
 
     missing = judge_server.missing_requirements()
     if missing:

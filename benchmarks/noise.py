@@ -5,7 +5,7 @@
 The real pairs (``../shared/data/hh-rlhf-harmless-base-test.jsonl.gz``) are ingested and embedded
 once into a warehouse under ``benchmarks/.work/noise-wh`` (kept: a second run is warm). For each
 injected rate and seed, a random share of the labels is flipped (chosen and rejected swapped) and
-``curate.noise_methods.score_all`` (the code ``curate noise`` runs) scores the relabeled pairs.
+``curate.noise.methods.score_all`` (the code ``curate noise`` runs) scores the relabeled pairs.
 
 Reported per method, mean ± std over seeds:
 - detection of the planted flips: AUROC, AUPRC, precision@k (k = number of flips);
@@ -36,9 +36,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate import embed, ingest, rm  # noqa: E402
-from curate import noise_methods as nm  # noqa: E402
-from curate.confident import canonical_classes  # noqa: E402
+from curate import embed, ingest  # noqa: E402
+from curate.noise import rm
+from curate.noise import methods as nm  # noqa: E402
+from curate.noise.confident import canonical_classes  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"

@@ -12,7 +12,7 @@ one snapshot (``ducklake_add_data_files``), so building 1M pairs takes seconds:
 - ``noise_scores``: ``fused`` and ``bt`` scores for every pair; ``rm_scores``: 3 ensemble members per pair;
 - ``judgments``: 5% of pairs judged in both orders; ``embeddings``: 0.1 N vectors of 8 floats;
 - ``releases``/``release_rows``: a real ``curate.release.run`` with the default policy (timed too), and an
-  ``curate.export`` of it as Hub shards (timed: both are whole-release operations, not views).
+  ``curate.release.export`` of it as Hub shards (timed: both are whole-release operations, not views).
 
 Then, in the same run, each view is queried through curate's own connection
 (``Warehouse.connect``: the lake attached, views created) as ``SELECT * FROM view``
@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate import export, release  # noqa: E402
+from curate import release  # noqa: E402
+from curate.release import export
 from curate.stage import new_run_id  # noqa: E402
 from curate.warehouse import Warehouse, view_names  # noqa: E402
 from schemas import CONFLICTS, EMBEDDINGS, JUDGMENTS, NOISE_SCORES, PAIRS, RAW_ROWS, RM_SCORES, Table  # noqa: E402

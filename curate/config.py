@@ -25,15 +25,24 @@ from curate.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
+def read_yaml(path: str | Path, what: str = "config") -> dict:
+    """A YAML mapping from a user's file; a missing, unreadable or non-mapping file is a ConfigError."""
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc}", path=path) from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{what} {path} must be a YAML mapping, not {type(document).__name__}", path=path)
+    return document
+
+
 def load_section(path: str | Path | None, stage: str, model: type[M], /, **overrides: object) -> M:
     """The ``stage`` section of a YAML config, with explicit overrides (CLI flags) on top."""
     section: dict = {}
     if path is not None:
-        try:
-            document = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read config {path}: {exc}", path=path) from exc
-        section = document.get(stage) or {}
+        section = read_yaml(path).get(stage) or {}
     section.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return model.model_validate(section)

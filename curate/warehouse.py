@@ -17,12 +17,12 @@ import importlib
 import json
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,8 +30,9 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from curate.config import read_yaml
 from curate.errors import CommitConflict, WarehouseError
-from schemas import RUNS, Table
+from schemas import MIGRATIONS, Table, vocab
 from warehouse import MIGRATIONS_DIR, VIEWS_DIR
 
 DEFAULT_PATH = Path("warehouse/lake")
@@ -47,6 +48,15 @@ _EXTENSIONS = {
 }
 
 T = TypeVar("T")
+
+_CHANGED = ["tables_inserted_into", "tables_deleted_from", "inlined_insert", "inlined_delete"]
+_INPUT_SNAPSHOT_SQL = f"""
+SELECT max(s.snapshot_id) FROM {LAKE}.snapshots() s,
+    (SELECT table_id::VARCHAR AS id, 'main.' || table_name AS qualified FROM __ducklake_metadata_{LAKE}.ducklake_table
+     WHERE end_snapshot IS NULL AND table_name IN (SELECT unnest(?::VARCHAR[]))) t
+WHERE list_contains(flatten([coalesce(s.changes[k], []) FOR k IN {_CHANGED}]), t.id)
+   OR list_contains(coalesce(s.changes['tables_created'], []), t.qualified)
+"""
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ class Warehouse:
             raise WarehouseError(
                 f"no warehouse at {root}: run `curate init --warehouse {root}` first", path=root
             )
-        config = yaml.safe_load(config_file.read_text()) or {}
+        config = read_yaml(config_file, "warehouse config")
         wh = cls(path=root, catalog=config.get("catalog", "sqlite:catalog.sqlite"))
         if upgrade:
             migrate(wh)
@@ -144,12 +154,21 @@ class Warehouse:
             yield tx
             tx.register_staged()
             tx.execute("COMMIT")
+            tx.snapshot_id = tx.execute(f"SELECT id FROM {LAKE}.last_committed_snapshot()").fetchone()[0]
         except BaseException:
             _rollback(tx.con)
             tx.discard_staged()
             raise
         finally:
             tx.close()
+
+    def input_snapshot(self, tables: tuple[Table, ...]) -> int | None:
+        """The latest snapshot that created, appended to or deleted from any of ``tables``: the input a
+        stage that reads them sees. Its own writes to other tables do not move it."""
+        if not tables:
+            return None
+        with self.connect(read_only=True, views=False) as con:
+            return con.execute(_INPUT_SNAPSHOT_SQL, [[t.name for t in tables]]).fetchone()[0]
 
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
@@ -180,6 +199,8 @@ class Transaction:
         self._staged: list[tuple[str, Path]] = []
         self._token = uuid.uuid4().hex[:8]  # two transactions of one run never share a staged file name
         self._writer = duckdb.connect()
+        self.tables_written: tuple[str, ...] = ()
+        self.snapshot_id: int | None = None  # set once the transaction has committed
 
     def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params or [])
@@ -192,6 +213,7 @@ class Transaction:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"curate-{self.run_id}-{self._token}-{len(self._staged):05d}.parquet"
         self._staged.append((table.name, path))
+        self.wrote(table)
         columns = ", ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in table.columns)
         batch = pa.Table.from_pylist(rows, schema=table.arrow_schema)
         self._writer.register("_staged_batch", batch)
@@ -200,11 +222,10 @@ class Transaction:
         finally:
             self._writer.unregister("_staged_batch")
 
-    def record_run(self, stage: str, started_at, config_json: str, counts: dict) -> None:
-        """The run's row in ``runs``: its config and counts, committed in the same snapshot as its data."""
-        row = {"run_id": self.run_id, "stage": stage, "started_at": started_at, "finished_at": datetime.now(timezone.utc),
-               "config": config_json, "counts": json.dumps(counts, default=str)}
-        self.append(RUNS, [row])
+    def wrote(self, table: Table) -> None:
+        """Note a table written by SQL (``INSERT ... SELECT``) rather than ``append``."""
+        if table.name not in self.tables_written:
+            self.tables_written += (table.name,)
 
     def register_staged(self) -> None:
         for table, path in self._staged:
@@ -247,10 +268,9 @@ def _applied_migrations(wh: Warehouse) -> set[int]:
     except WarehouseError:  # a catalog not created yet cannot be attached read-only
         return set()
     with con:
-        has_table = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'migrations'", [LAKE]
-        ).fetchone()[0]
-        return {r[0] for r in con.execute("SELECT version FROM migrations").fetchall()} if has_table else set()
+        if MIGRATIONS.name not in relations(con):
+            return set()
+        return {r[0] for r in con.execute(f"SELECT version FROM {MIGRATIONS.name}").fetchall()}
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
@@ -267,6 +287,33 @@ def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float 
     raise AssertionError("unreachable")
 
 
+def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the lake's tables and the session's views: what a query on ``con`` can read."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary", [LAKE]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+_VOCAB_REF = re.compile(r"\$\{(\w+)\.(\w+)\}")
+
+
+def render_view(sql: str) -> str:
+    """A view's SQL with each ``${Vocabulary.MEMBER}`` replaced by its quoted value from ``schemas.vocab``,
+    so view files never retype a status, decision or method name."""
+
+    def literal(match: re.Match) -> str:
+        vocabulary = getattr(vocab, match.group(1), None)
+        try:
+            value = vocabulary[match.group(2)].value
+        except (TypeError, KeyError):
+            raise WarehouseError(f"unknown vocabulary reference {match.group(0)} in a view") from None
+        return "'" + value.replace("'", "''") + "'"
+
+    return _VOCAB_REF.sub(literal, sql)
+
+
 def view_names() -> list[str]:
     return sorted(p.stem for p in VIEWS_DIR.glob("*.sql"))
 
@@ -275,7 +322,7 @@ def _create_views(con: duckdb.DuckDBPyConnection, partial: bool = False) -> None
     """Create every named view; a view that reads another waits until that one exists.
 
     ``partial``: an old snapshot may predate the tables some views read; those views are left out."""
-    pending = {f.stem: f.read_text().strip().rstrip(";") for f in sorted(VIEWS_DIR.glob("*.sql"))}
+    pending = {f.stem: render_view(f.read_text().strip().rstrip(";")) for f in sorted(VIEWS_DIR.glob("*.sql"))}
     while pending:
         created, errors = 0, {}
         for name, sql in list(pending.items()):

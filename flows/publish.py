@@ -12,8 +12,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from curate import publish, report
-from curate.card import CardConfig
+from curate.publish import hub as publish
+from curate.publish import report
+from curate.publish.card import CardConfig
 from curate.errors import CurateError, StageFailed
 from curate.warehouse import Warehouse
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from curate import export, release
+from curate import release
+from curate.release import export
 from curate.errors import CurateError, StageFailed
 from curate.warehouse import Warehouse
 

@@ -8,12 +8,13 @@ keeps the two in sync; the Arrow schemas that writers use are derived from
 the same declarations. No other module spells a column list.
 """
 
-from schemas import embed, judge, llm, noise, release, train
+from schemas import embed, judge, llm, noise, release, stage, train
 from schemas.embed import EMBEDDINGS
 from schemas.judge import JUDGMENTS
 from schemas.llm import LLM_REQUESTS
 from schemas.noise import NOISE_SCORES, RM_SCORES
 from schemas.release import RELEASE_ROWS, RELEASES
+from schemas.stage import STAGE_RUNS
 from schemas.train import RM_EVALS
 from schemas.tables import CONFLICTS, FOUNDATION, MIGRATIONS, PAIRS, RAW_ROWS, RUNS, Column, Table
 from schemas.vocab import ConflictKind, Outcome, PairKind, RejectReason
@@ -26,6 +27,7 @@ MIGRATION_SETS: dict[str, tuple[Table, ...]] = {
     "005_noise": noise.TABLES,
     "006_release": release.TABLES,
     "007_train": train.TABLES,
+    "008_stage": stage.TABLES,
 }
 """Migration file stem -> the tables it creates. A column change adds a new numbered set; old ones never change."""
 
@@ -55,6 +57,7 @@ __all__ = [
     "RM_EVALS",
     "RM_SCORES",
     "RUNS",
+    "STAGE_RUNS",
     "Column",
     "ConflictKind",
     "Outcome",

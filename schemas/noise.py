@@ -38,3 +38,8 @@ NOISE_SCORES = Table(
 )
 
 TABLES: tuple[Table, ...] = (RM_SCORES, NOISE_SCORES)
+
+NOISE_SCORES_LATEST = "noise_scores_latest"
+"""View (``warehouse/views``): the rows of the latest run of each method, one per pair and method. Readers use it."""
+RM_SCORES_LATEST = "rm_scores_latest"
+"""View: ``rm_scores`` rows of the latest run of each method."""

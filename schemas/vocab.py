@@ -49,3 +49,81 @@ class PairKind(StrEnum):
     CAUSAL = "causal"
     NEUTRAL = "neutral"
     ADVERSARIAL = "adversarial"
+
+
+class RequestStatus(StrEnum):
+    """How one LLM request attempt ended (``llm_requests.status``, ``ChatResult.status``)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a limit stopped it before it was sent; never stored
+
+
+class JudgmentStatus(StrEnum):
+    """How one judge order x sample ended (``judgments.status``)."""
+
+    OK = "ok"
+    UNPARSEABLE = "unparseable"  # answered, but no verdict could be read (the text stays in llm_requests)
+    FAILED = "failed"  # the request failed
+    SKIPPED = "skipped"  # a limit stopped it: no row is written
+
+
+FINAL_JUDGMENT_STATUSES = (JudgmentStatus.OK, JudgmentStatus.UNPARSEABLE)
+"""Statuses that count as done: a re-run skips them (an unparseable answer is cached, so it would repeat)."""
+
+
+class Position(StrEnum):
+    """The position a judge picked (``judgments.winner``)."""
+
+    A = "A"
+    B = "B"
+    TIE = "tie"
+
+
+class Verdict(StrEnum):
+    """A verdict mapped back to the pair (``judgments.verdict``, ``annotations.verdict``)."""
+
+    CHOSEN = "chosen"  # agrees with the stored label
+    REJECTED = "rejected"  # prefers the stored rejected response: against the label
+    TIE = "tie"
+
+
+class NoiseMethod(StrEnum):
+    """Scoring methods in ``noise_scores.method`` (and ``rm_scores.method`` for the reward-model ones)."""
+
+    BT = "bt"
+    ENSEMBLE = "ensemble"
+    PEER = "peer"
+    CONFIDENT = "confident"
+    JUDGE = "judge"
+    HUMAN = "human"
+    FUSED = "fused"
+
+
+RM_METHODS = (NoiseMethod.BT, NoiseMethod.ENSEMBLE, NoiseMethod.PEER, NoiseMethod.CONFIDENT)
+EVIDENCE_METHODS = (NoiseMethod.JUDGE, NoiseMethod.HUMAN)
+
+
+class Decision(StrEnum):
+    """What a release does with a pair (``release_rows.decision``)."""
+
+    KEEP = "keep"
+    FLIP = "flip"  # exported with chosen and rejected swapped
+    DROP = "drop"
+
+
+class Reason(StrEnum):
+    """One reason code per decided pair (``release_rows.reason``)."""
+
+    KEPT = "kept"  # no rule applied
+    UNSCORED = "unscored"  # noise rules are on, but the pair has no score
+    NOISE_FLIP = "noise_flip"
+    NOISE_DROP = "noise_drop"
+    HUMAN_OVERRIDE = "human_override"  # the annotators' majority verdict decided
+    HUMAN_SPLIT = "human_split"  # annotators disagree with no majority
+    TIE_EXCLUDED = "tie_excluded"
+    LABEL_CONFLICT = "label_conflict"
+    JUDGE_INCONSISTENT = "judge_inconsistent"
+    LANGUAGE_FILTERED = "language_filtered"
+    SOURCE_FILTERED = "source_filtered"
+    AUGMENTATION_EXCLUDED = "augmentation_excluded"

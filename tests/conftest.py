@@ -59,7 +59,7 @@ def trl(prompt="What is 2+2?", chosen="It is 4.", rejected="It is 5.", **extra) 
 @pytest.fixture(scope="session")
 def llama_server():
     """The embedded llama.cpp judge server (SmolLM2-135M), started once per session; has ``base_url`` and ``model``."""
-    from curate import judge_server
+    from curate.judge import server as judge_server
 
     missing = judge_server.missing_requirements()
     if missing:

@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import run_ingest, write_jsonl
 
 from curate import release
-from curate.release_policy import load_policy
+from curate.release.policy import load_policy
 from curate.stage import utcnow
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS, NOISE_SCORES

@@ -9,9 +9,10 @@ from huggingface_hub import DatasetCard
 from release_builders import shared_releases
 from typer.testing import CliRunner
 
-from curate import card, plots
+from curate.publish import card
+from curate.publish import plots
 from curate.cli import app
-from curate.facts import collect
+from curate.publish.facts import collect
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from curate import embed
 from curate.cli import app
 from curate.embed import EmbedConfig, EmbeddingsMissing, ModelNotFound, model_id, pair_features
-from curate.encoders import render_prompt
+from curate.embed.encoders import render_prompt
 from curate.warehouse import Warehouse
 
 TORCH = EmbedConfig(backend="torch")

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 
-from curate import export, release
-from curate.release_policy import ReleasePolicy
+from curate import release
+from curate.release import export
+from curate.release.policy import ReleasePolicy
 from curate.stage import new_run_id
 from curate.warehouse import Warehouse
 from schemas import NOISE_SCORES

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from curate import ingest
-from curate.adapters import ADAPTERS
+from curate.ingest.adapters import ADAPTERS
 from curate.errors import NoValidRows
 from curate.warehouse import Warehouse
 

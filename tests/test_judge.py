@@ -17,10 +17,11 @@ from conftest import query, run_ingest, trl, write_jsonl
 from judgeserver import WINNER_TOP, ScriptedJudge, Shown, verdict
 from typer.testing import CliRunner
 
-from curate import judge, judge_prompt
+from curate import judge
+from curate.judge import prompt as judge_prompt
 from curate.cli import app
 from curate.errors import ConfigError
-from curate.judge_parse import parse_verdict, verdict_probability
+from curate.judge.parse import parse_verdict, verdict_probability
 from schemas import JUDGMENTS
 
 PRICE = {"input": 1.0, "output": 2.0}  # USD per 1M tokens for the scripted model
@@ -312,7 +313,7 @@ def test_judge_cli_end_to_end_on_the_real_server(small_warehouse, llama_server, 
 
 @pytest.mark.slow
 def test_judge_cli_defaults_to_the_embedded_server_and_says_it_is_a_plumbing_default(small_warehouse, monkeypatch):
-    from curate import judge_server
+    from curate.judge import server as judge_server
 
     if judge_server.missing_requirements():
         pytest.skip(judge_server.missing_requirements())

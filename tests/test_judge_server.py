@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from curate import judge_server
-from curate.judge_server import JudgeServerError
+from curate.judge import server as judge_server
+from curate.judge.server import JudgeServerError
 
 needs_server = pytest.mark.skipif(judge_server.missing_requirements() is not None,
                                   reason=f"embedded judge server unavailable: {judge_server.missing_requirements()}")

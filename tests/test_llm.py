@@ -15,8 +15,8 @@ from faultserver import FaultServer
 
 from curate.errors import ConfigError
 from curate.llm import ChatRequest, EndpointConfig, LimitsConfig, LLMClient, endpoint_identity, request_hash
-from curate.llm_limits import Price, TokenBucket, backoff_delay, price_for, retry_after_seconds
-from curate.llm_store import journal_path
+from curate.llm.limits import Price, TokenBucket, backoff_delay, price_for, retry_after_seconds
+from curate.llm.store import journal_path
 from curate.warehouse import Warehouse
 
 MODEL = "fault-model"

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from curate import embed, noise
 from curate.cli import app
-from curate.rm import RMConfig
+from curate.noise.rm import RMConfig
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS
 

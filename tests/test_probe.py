@@ -7,7 +7,8 @@ from conftest import query, run_ingest, trl, write_jsonl
 from judgeserver import ScriptedJudge, Shown, verdict
 from typer.testing import CliRunner
 
-from curate import judge, probe
+from curate import judge
+from curate.judge import probe
 from curate.cli import app
 from curate.errors import ConfigError
 

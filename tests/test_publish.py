@@ -15,8 +15,8 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCa
 from release_builders import shared_releases
 from typer.testing import CliRunner
 
-from curate import publish
-from curate.card import CardConfig
+from curate.publish import hub as publish
+from curate.publish.card import CardConfig
 from curate.cli import app
 from curate.errors import ConfigError
 

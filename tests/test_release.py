@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate import release
-from curate.release_policy import ReleasePolicy, _split_sql, load_policy
+from curate.release.policy import ReleasePolicy, _split_sql, load_policy
 from curate.stage import new_run_id
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES

@@ -11,10 +11,10 @@ import pytest
 from release_builders import shared_releases
 from typer.testing import CliRunner
 
-from curate import report
-from curate.card import CardConfig
+from curate.publish import report
+from curate.publish.card import CardConfig
 from curate.cli import app
-from curate.facts import Figure, collect
+from curate.publish.facts import Figure, collect
 
 
 @pytest.fixture(scope="module")

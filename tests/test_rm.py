@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate import confident, rm
-from curate import noise_methods as nm
+from curate.noise import confident
+from curate.noise import rm
+from curate.noise import methods as nm
 
 FAST = rm.RMConfig(members=4, epochs=80, weight_decay=0.05, lr=0.05)
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 
-from curate import sources
+from curate.ingest import sources
 from curate.errors import SourceError
 
 ROWS = [trl(prompt=f"question {i}", chosen=f"good {i}", rejected=f"bad {i}") for i in range(3)]

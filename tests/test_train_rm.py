@@ -9,9 +9,10 @@ from conftest import query
 from release_builders import shared_releases
 from typer.testing import CliRunner
 
-from curate import release, train_rm
+from curate import release
+from curate.evaluate import train_rm
 from curate.cli import app
-from curate.release_policy import load_policy
+from curate.release.policy import load_policy
 
 SMOKE = train_rm.TrainRMConfig(max_train_pairs=32, max_length=64, batch_size=8)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from curate import release
 from curate.cli import app
-from curate.release_policy import ReleasePolicy
+from curate.release.policy import ReleasePolicy
 from curate.warehouse import Warehouse
 
 # source s1 (file s1.jsonl): four comparisons and an exact repeat of the first (a second label that agrees);

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from curate import ingest as ingest_stage
-from curate import sources
+from curate.ingest import sources
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section, parse_column_map
 from curate.errors import NoValidRows

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from curate import judge as judge_stage
-from curate import probe as probe_stage
+from curate.judge import probe as probe_stage
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section
 from curate.errors import ConfigError
@@ -91,7 +91,7 @@ def judge(
 @fails_cleanly
 def judge_server() -> None:
     """Serve the embedded judge (llama.cpp, SmolLM2-135M) on a free loopback port until Ctrl-C."""
-    from curate import judge_server as server_module
+    from curate.judge import server as server_module
 
     def ready(server) -> None:
         console.print(f"embedded judge serving [bold]{server.model}[/] at [bold]{server.base_url}[/] (Ctrl-C stops it)")

@@ -26,7 +26,7 @@ def _spinner(text: str) -> Progress:
 
 
 def _card_config(config: Path | None, **overrides):
-    from curate import card
+    from curate.publish import card
 
     return load_section(config, card.SECTION, card.CardConfig, **overrides)
 
@@ -41,7 +41,7 @@ def card(
     config: ConfigOpt = None,
 ) -> None:
     """Write the dataset card (README.md with Hub metadata) and its plots for a release."""
-    from curate import card as card_stage
+    from curate.publish import card as card_stage
 
     cfg = _card_config(config, license=license)
     wh = Warehouse.open(warehouse)
@@ -65,7 +65,7 @@ def publish(
     config: ConfigOpt = None,
 ) -> None:
     """Publish a release to the Hub: one commit with data, card and plots, then a tag. Token from HF_TOKEN."""
-    from curate import publish as publish_stage
+    from curate.publish import hub as publish_stage
 
     cfg = _card_config(config)
     wh = Warehouse.open(warehouse)
@@ -90,7 +90,7 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Write one self-contained HTML page with the plots and tables of a release."""
-    from curate import report as report_stage
+    from curate.publish import report as report_stage
 
     cfg = _card_config(config)
     wh = Warehouse.open(warehouse)
@@ -113,7 +113,7 @@ def train_rm(
     config: ConfigOpt = None,
 ) -> None:
     """Train a reward model (TRL RewardTrainer) on a release and record its held-out pairwise accuracy in rm_evals."""
-    from curate import train_rm as train_stage
+    from curate.evaluate import train_rm as train_stage
 
     cfg = load_section(config, train_stage.STAGE, train_stage.TrainRMConfig, eval_on=eval_on, max_train_pairs=max_train_pairs,
                        max_eval_pairs=max_eval_pairs, epochs=epochs, max_length=max_length, base_model=base_model)

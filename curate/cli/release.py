@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate import export as export_stage
+from curate.release import export as export_stage
 from curate import release as release_stage
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section

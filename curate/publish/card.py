@@ -1,6 +1,6 @@
 """The dataset card (``README.md``) of a release: Hub metadata, then what was filtered and why.
 
-The card is rendered from ``curate.facts`` (numbers read from the warehouse at the release
+The card is rendered from ``curate.publish.facts`` (numbers read from the warehouse at the release
 snapshot) into the package template ``templates/card.md``; its YAML header is built with
 ``huggingface_hub.DatasetCardData`` so the Hub and ``datasets`` read it as they expect
 (``configs`` names the Parquet shards of each split). Source licenses come from the
@@ -22,8 +22,8 @@ import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import plots
-from curate.facts import Figure, ReleaseFacts, collect
+from curate.publish import plots
+from curate.publish.facts import Figure, ReleaseFacts, collect
 from curate.warehouse import Warehouse
 
 SECTION = "card"

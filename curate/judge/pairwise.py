@@ -26,15 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from curate.judge_parse import VERDICT_SCHEMA, Verdict, parse_verdict, verdict_probability
-from curate.judge_prompt import JudgeTemplate
+from curate.judge.parse import VERDICT_SCHEMA, Verdict, parse_verdict, verdict_probability
+from curate.judge.prompt import JudgeTemplate
 from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, endpoint_identity
 from curate.stage import StageResult, utcnow
 from curate.warehouse import Warehouse, retry_on_conflict
 from schemas import JUDGMENTS, RUNS
 
 if TYPE_CHECKING:
-    from curate.judge import JudgeConfig
+    from curate.judge.config import JudgeConfig
 
 FINAL_STATUSES = ("ok", "unparseable")
 """Statuses that count as done: a re-run skips them (an unparseable answer is cached, so it would repeat)."""
@@ -79,7 +79,7 @@ def _endpoint(cfg: JudgeConfig) -> Iterator[EndpointConfig]:
     if cfg.base_url:
         yield _planned_endpoint(cfg)
         return
-    from curate import judge_server
+    from curate.judge import server as judge_server
 
     with judge_server.start() as server:
         yield EndpointConfig(base_url=server.base_url, model=server.model)
@@ -90,7 +90,7 @@ def _planned_endpoint(cfg: JudgeConfig) -> EndpointConfig:
     identity does not depend on its port."""
     if cfg.base_url:
         return EndpointConfig(base_url=cfg.base_url, model=cfg.model, api_key_env=cfg.api_key_env)
-    from curate import judge_server
+    from curate.judge import server as judge_server
 
     return EndpointConfig(base_url="http://127.0.0.1/v1", model=judge_server.model_name(judge_server.default_model_path()))
 

@@ -1,7 +1,7 @@
 """``curate report NAME``: one self-contained HTML page with the plots and tables of a release.
 
-For people who would rather look than read: the same facts as the dataset card (``curate.facts``)
-and the same plots (``curate.plots``), inlined as base64 PNGs, with the CSS in the page and no
+For people who would rather look than read: the same facts as the dataset card (``curate.publish.facts``)
+and the same plots (``curate.publish.plots``), inlined as base64 PNGs, with the CSS in the page and no
 script, font or link to anything outside it, so the file can be mailed or opened offline.
 """
 
@@ -17,8 +17,9 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from curate import card, plots
-from curate.facts import Figure, ReleaseFacts, collect
+from curate.publish import card
+from curate.publish import plots
+from curate.publish.facts import Figure, ReleaseFacts, collect
 from curate.warehouse import Warehouse
 
 _CAPTIONS = {

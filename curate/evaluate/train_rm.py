@@ -32,7 +32,8 @@ from typing import Literal
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import export, release
+from curate import release
+from curate.release import export
 from curate.errors import ConfigError, CurateError, Terminal
 from curate.stage import StageResult, new_run_id, utcnow
 from curate.warehouse import Warehouse, retry_on_conflict

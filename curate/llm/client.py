@@ -15,7 +15,7 @@ in input order, and never raises for a single bad request. Around each request:
   4xx fail at once. The ``openai`` client's own retries are off so each retry
   is counted here.
 - **resume**: each outcome goes to the run's journal as it arrives (see
-  ``curate.llm_store``); a killed run, started again, re-sends nothing it had
+  ``curate.llm.store``); a killed run, started again, re-sends nothing it had
   an answer for.
 
 The hot path is small on purpose (a vLLM endpoint answers thousands of
@@ -41,9 +41,9 @@ import openai
 import orjson
 
 from curate.errors import ConfigError
-from curate.llm_limits import RETRYABLE_STATUS, Price, TokenBucket, backoff_delay, price_for, retry_after_seconds
-from curate.llm_store import Answer, Journal, journal_path, logprobs_of, lookup, recover_orphans
-from curate.llm_types import (ChatRequest, ChatResult, EndpointConfig, LimitsConfig, Usage, RequestHasher,
+from curate.llm.limits import RETRYABLE_STATUS, Price, TokenBucket, backoff_delay, price_for, retry_after_seconds
+from curate.llm.store import Answer, Journal, journal_path, logprobs_of, lookup, recover_orphans
+from curate.llm.types import (ChatRequest, ChatResult, EndpointConfig, LimitsConfig, Usage, RequestHasher,
                               endpoint_identity, request_hash)
 from curate.warehouse import Warehouse
 

@@ -22,10 +22,11 @@ from itertools import chain, islice
 from pathlib import Path
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
-from curate import ids, language, sources
-from curate.adapters import (
+from curate import ids
+from curate.ingest import language
+from curate.ingest import sources
+from curate.ingest.adapters import (
     Adapter,
     Candidate,
     Options,
@@ -36,28 +37,13 @@ from curate.adapters import (
     pair_by_score,
 )
 from curate.errors import NoValidRows
+from curate.ingest.config import IngestConfig
 from curate.stage import StageResult, new_run_id, utcnow
 from curate.warehouse import Transaction, Warehouse, retry_on_conflict
 from schemas import CONFLICTS, PAIRS, RAW_ROWS, RUNS, ConflictKind, Outcome, PairKind, RejectReason
 
 STAGE = "ingest"
 _TIE = ""  # label of a tie in the known-labels map (a real label is the chosen response's hash)
-
-
-class IngestConfig(BaseModel):
-    """What to ingest and how. Stored with the run in ``runs.config``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: str = Field(description="file, directory, glob, or hf://org/name?config=C&split=S")
-    source_name: str | None = Field(None, description="dataset name for every row; default: each file's name")
-    format: str | None = Field(None, description="adapter to force; default: detected per file")
-    column_map: dict[str, str] = Field(default_factory=dict, description="canonical name -> source column")
-    include_ties: bool = Field(False, description="pair equally rated responses as ties (rated layouts)")
-    detect_language: bool = Field(True, description="detect the prompt language when the source has none")
-    max_row_bytes: int = Field(1_000_000, description="rows larger than this are rejected as too_large")
-    batch_rows: int = Field(20_000, description="rows per write batch; bounds memory")
-    sample_rows: int = Field(50, description="rows read to detect a file's format")
 
 
 @dataclass(slots=True)

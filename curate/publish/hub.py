@@ -28,9 +28,10 @@ import yaml
 from datasets import load_dataset
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-from curate import card, export
+from curate.publish import card
+from curate.release import export
 from curate.errors import ConfigError, CurateError, Terminal, Transient
-from curate.facts import ReleaseFacts, collect
+from curate.publish.facts import ReleaseFacts, collect
 from curate.warehouse import Warehouse
 
 TOKEN_ENV = "HF_TOKEN"

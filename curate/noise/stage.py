@@ -28,10 +28,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate import embed
-from curate import noise_methods as nm
-from curate.confident import canonical_classes
+from curate.noise import methods as nm
+from curate.noise.confident import canonical_classes
 from curate.errors import ConfigError
-from curate.rm import RMConfig
+from curate.noise.rm import RMConfig
 from curate.stage import StageResult, new_run_id, utcnow
 from curate.warehouse import Warehouse, retry_on_conflict
 from schemas import NOISE_SCORES, RM_SCORES, RUNS

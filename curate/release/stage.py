@@ -1,13 +1,13 @@
 """Releases: immutable, reproducible dataset versions decided by a policy.
 
 ``run`` reads the warehouse as of one DuckLake snapshot, applies a policy
-(``curate.release_policy``: noise thresholds, human overrides, scope filters,
+(``curate.release.policy``: noise thresholds, human overrides, scope filters,
 margins, splits) to every pair, and commits one ``releases`` row plus one
 ``release_rows`` row per pair: keep, flip or drop with one reason code, and
 the split of the pair's prompt. The release stores the snapshot it read, its
 parent and the policy with its hash, so ``rematerialize`` can re-run the same
 query at the same snapshot (time travel) and get the same rows, bit for bit.
-Names are never reused. Exports (``curate.export``) and cards read ``rows``:
+Names are never reused. Exports (``curate.release.export``) and cards read ``rows``:
 the pair content as of the release snapshot, oriented as decided.
 """
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import CurateError, Terminal
-from curate.release_policy import Decision, Reason, ReleasePolicy, decide, load_policy
+from curate.release.policy import Decision, Reason, ReleasePolicy, decide, load_policy
 from curate.stage import StageResult, new_run_id, utcnow
 from curate.warehouse import LAKE, Warehouse, retry_on_conflict
 from schemas import PAIRS, RELEASE_ROWS, RELEASES, RUNS

@@ -25,8 +25,8 @@ import yaml
 
 from curate import ids
 from curate.errors import ConfigError
-from curate.judge import JudgeConfig
-from curate.judge_protocol import Item, Progress, execute, write_run
+from curate.judge.config import JudgeConfig
+from curate.judge.pairwise import Item, Progress, execute, write_run
 from curate.stage import StageResult, new_run_id, utcnow
 from curate.warehouse import Warehouse
 

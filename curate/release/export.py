@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate import release
+from curate.release import stage as release
 from curate.errors import CurateError, Terminal
 from curate.warehouse import Warehouse
 

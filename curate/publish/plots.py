@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402  (after choosing the backend)
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
-from curate.facts import ReleaseFacts  # noqa: E402
+from curate.publish.facts import ReleaseFacts  # noqa: E402
 
 _COLORS = {"keep": "#4c72b0", "flip": "#dd8452", "drop": "#c44e52", "candidates": "#8c8c8c", "released": "#4c72b0"}
 _SIZE = (6.4, 3.6)

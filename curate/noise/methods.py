@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import confident as cl
-from curate import rm
+from curate.noise import confident as cl
+from curate.noise import rm
 
 RM_METHODS = ("bt", "ensemble", "peer", "confident")
 EVIDENCE_METHODS = ("judge", "human")

@@ -1,0 +1,6 @@
+"""Ingest: raw preference rows from files and Hugging Face datasets into canonical pairs."""
+
+from curate.ingest.config import IngestConfig
+from curate.ingest.stage import STAGE, run
+
+__all__ = ["STAGE", "IngestConfig", "run"]

@@ -1,0 +1,8 @@
+"""The one LLM client: every call curate makes to a model goes through ``LLMClient``."""
+
+from curate.llm.client import LLMClient
+from curate.llm.limits import Price
+from curate.llm.types import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, Usage, endpoint_identity, request_hash
+
+__all__ = ["ChatRequest", "ChatResult", "EndpointConfig", "LLMClient", "LimitsConfig", "Price", "Usage",
+           "endpoint_identity", "request_hash"]
