@@ -30,13 +30,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from schemas import RUNS, STAGE_RUNS
+from curate.warehouse import LAKE, Transaction, Warehouse, retry_on_conflict
+from schemas import RUNS, STAGE_RUNS, Table
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from curate.warehouse import Transaction, Warehouse
-    from schemas import Table
 
 
 def new_run_id(stage: str) -> str:
@@ -136,8 +134,6 @@ class StageRun:
     def commit(self, wh: Warehouse, write: Callable[[Transaction], Counts], *, message: str) -> StageResult:
         """Run ``write`` in one transaction with the ``runs`` row and the completion marker; retried whole
         on a commit conflict (``write`` must be safe to call again). The result of the committed run."""
-        from curate.warehouse import retry_on_conflict
-
         def once() -> tuple[Counts, tuple[str, ...], int | None]:
             with wh.transaction(self.run_id, f"{message} run={self.run_id}") as tx:
                 counts = write(tx)
@@ -174,3 +170,22 @@ def completed(wh: Warehouse, stage: str, input_snapshot: int | None, config: Bas
             "AND config_hash = ?", [stage, input_snapshot, config_hash(config)],
         ).fetchone()
     return row[0] if row else None
+
+
+def recorded_result(wh: Warehouse, run_id: str) -> StageResult:
+    """The StageResult of a committed run, rebuilt from its ``runs`` row: what a flow reports for a stage it
+    skipped because that run already did the work."""
+    with wh.connect(read_only=True, views=False) as con:
+        row = con.execute(f"SELECT stage, started_at, finished_at, counts FROM {RUNS.name} WHERE run_id = ?",
+                          [run_id]).fetchone()
+        snapshot = con.execute(
+            f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
+            [run_id]).fetchone()[0]
+    if row is None:
+        raise KeyError(run_id)
+    stage, started, finished, counts = row
+    data = json.loads(counts)
+    return StageResult(stage=stage, run_id=run_id, started_at=started, finished_at=finished,
+                       rows_in=data.get("rows_in", 0), rows_written=data.get("rows_written", 0), snapshot_id=snapshot,
+                       outcomes=data.get("outcomes", {}), dropped=data.get("dropped", {}),
+                       error_count=data.get("error_count", 0), details=data.get("details", {}))
