@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate import embed, ingest  # noqa: E402
-from curate.embed import encoders
+from curate.embed import encoders  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
 from provenance import command_line, machine  # noqa: E402
 

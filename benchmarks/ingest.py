@@ -39,6 +39,8 @@ from pathlib import Path
 
 from provenance import ROOT, command_line, git_head, machine
 
+from schemas import PAIRS, RAW_ROWS, Outcome
+
 CURATE = Path(sys.executable).parent / "curate"
 TARGET_RATIO = 2.0
 TARGET_RSS_MB = 2048
@@ -201,9 +203,10 @@ def curate_sql(warehouse: Path, query: str) -> list[dict]:
 
 def reconcile(warehouse: Path, n: int, planted: Planted) -> dict[str, int]:
     """Rows by outcome and pairs stored, checked against what was planted: the ingest must account for every row."""
-    counts = {r["outcome"]: r["n"] for r in curate_sql(warehouse, "select outcome, count(*) as n from raw_rows group by 1")}
-    counts["pairs"] = curate_sql(warehouse, "select count(*) as n from pairs")[0]["n"]
-    expected = {"accepted": planted.valid, "duplicate": planted.duplicates, "rejected": planted.broken, "pairs": planted.valid}
+    counts = {r["outcome"]: r["n"] for r in curate_sql(warehouse, f"select outcome, count(*) as n from {RAW_ROWS.name} group by 1")}
+    counts["pairs"] = curate_sql(warehouse, f"select count(*) as n from {PAIRS.name}")[0]["n"]
+    expected = {Outcome.ACCEPTED.value: planted.valid, Outcome.DUPLICATE.value: planted.duplicates,
+                Outcome.REJECTED.value: planted.broken, "pairs": planted.valid}
     got = {k: counts.get(k, 0) for k in expected}
     rows = sum(v for k, v in counts.items() if k != "pairs")
     if got != expected or rows != n:

@@ -55,6 +55,8 @@ import openai  # noqa: E402
 from curate import ingest  # noqa: E402
 from curate.llm import ChatRequest, EndpointConfig, LimitsConfig, LLMClient  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
+from schemas import LLM_REQUESTS  # noqa: E402
+from schemas.vocab import RequestStatus  # noqa: E402
 
 TARGET_RATIO = 0.9
 TARGET_CACHED_PER_S = 5000
@@ -150,7 +152,8 @@ def warehouse_with_pairs(folder: Path, pairs_file: Path | None) -> Warehouse:
 def recorded_requests(wh: Warehouse) -> list[dict]:
     """The bodies the judge sent, from ``llm_requests``: {"messages", "params"} each."""
     with wh.connect(read_only=True, views=False) as con:
-        rows = con.execute("SELECT request, template_hash FROM llm_requests WHERE status = 'ok' ORDER BY created_at").fetchall()
+        rows = con.execute(f"SELECT request, template_hash FROM {LLM_REQUESTS.name} WHERE status = '{RequestStatus.OK}' "
+                           "ORDER BY created_at").fetchall()
     return [{**json.loads(r[0]), "template_hash": r[1]} for r in rows]
 
 
@@ -177,9 +180,7 @@ def timed_judge(wh: Warehouse, cfg) -> tuple[float, dict]:
     started = time.perf_counter()
     result = judge.run(wh, cfg)
     seconds = time.perf_counter() - started
-    with wh.connect(read_only=True, views=False) as con:
-        counts = json.loads(con.execute("SELECT counts FROM runs WHERE run_id = ?", [result.run_id]).fetchone()[0])
-    return seconds, counts
+    return seconds, result.details
 
 
 def timed_client(wh: Warehouse, endpoint: EndpointConfig, requests: list[ChatRequest], concurrency: int,
@@ -188,7 +189,7 @@ def timed_client(wh: Warehouse, endpoint: EndpointConfig, requests: list[ChatReq
     with LLMClient(wh, endpoint, LimitsConfig(concurrency=concurrency), run_id=run_id) as client:
         results = client.complete(requests)
     seconds = time.perf_counter() - started
-    assert all(r.status == "ok" for r in results), "LLMClient failed requests"
+    assert all(r.status == RequestStatus.OK for r in results), "LLMClient failed requests"
     return seconds, client.usage
 
 

@@ -37,16 +37,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate import embed, ingest  # noqa: E402
-from curate.noise import rm
+from curate.noise import rm  # noqa: E402
 from curate.noise import methods as nm  # noqa: E402
 from curate.noise.confident import canonical_classes  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
+from schemas.vocab import NoiseMethod  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
 WORK = ROOT / "benchmarks" / ".work" / "noise-wh"
 RESULTS = ROOT / "benchmarks" / "results"
-METHODS = ("bt", "ensemble", "confident", "peer", "fused")
-BASELINES = ("bt", "ensemble", "confident")
+M = NoiseMethod
+METHODS = (M.BT, M.ENSEMBLE, M.CONFIDENT, M.PEER, M.FUSED)
+BASELINES = (M.BT, M.ENSEMBLE, M.CONFIDENT)
 
 
 def main() -> None:
@@ -108,15 +110,15 @@ def _one(data: dict, rate: float, seed: int, rm_cfg: rm.RMConfig, fusion: nm.Fus
     inputs = nm.Inputs(prompt=data["prompt"], chosen=chosen, rejected=rejected, classes=canonical_classes(ch, rh), groups=data["groups"])
     scores = nm.score_all(inputs, cfg, fusion, METHODS)
     est = estimates.setdefault(rate, {})
-    est.setdefault("rm", []).append(scores["bt"].noise_rate)
-    est.setdefault("confident", []).append(scores["confident"].noise_rate)
+    est.setdefault("rm", []).append(scores[M.BT].noise_rate)
+    est.setdefault("confident", []).append(scores[M.CONFIDENT].noise_rate)
 
     # Downstream: one linear head cross-fitted on its own split, trained once per relabeling (clean, noisy,
     # and each method's drop and flip), all in one batched fit; accuracy is against the original labels.
     phi = rm.standardize(rm.features(data["prompt"], chosen), rm.features(data["prompt"], rejected))
     folds = rm.fold_ids(n, cfg.folds, seed + 7, data["groups"])
     to_original = np.where(flip, -1.0, 1.0)  # a margin on the noisy orientation -> on the original one
-    flagged = {m: scores[m].components["issue"] if m == "confident" else _top_share(scores[m].score, scores[m].noise_rate) for m in METHODS}
+    flagged = {m: scores[m].components["issue"] if m == M.CONFIDENT else _top_share(scores[m].score, scores[m].noise_rate) for m in METHODS}
     ones = np.ones(n)
     variants = [("clean", ones, to_original), ("noisy", ones, ones)]
     for method in METHODS:
@@ -223,7 +225,7 @@ def _verdicts(rates, rows, estimates, elapsed: float, prep: dict) -> str:
     lines = []
     for rate in [r for r in rates if r > 0]:
         best_base = max(BASELINES, key=lambda m: mean(rate, m, "auroc"))
-        best_new = max(("peer", "fused"), key=lambda m: mean(rate, m, "auroc"))
+        best_new = max((M.PEER, M.FUSED), key=lambda m: mean(rate, m, "auroc"))
         gain = mean(rate, best_new, "auroc") - mean(rate, best_base, "auroc")
         lines.append(f"- {rate:.0%}: {best_new} AUROC {mean(rate, best_new, 'auroc'):.3f} vs best baseline {best_base} "
                      f"{mean(rate, best_base, 'auroc'):.3f}: gain {gain:+.3f} (target +0.03): {'PASS' if gain >= 0.03 else 'MISS'}")

@@ -38,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate import release  # noqa: E402
-from curate.release import export
+from curate.release import ExportConfig, ReleaseConfig, export  # noqa: E402
 from curate.stage import new_run_id  # noqa: E402
 from curate.warehouse import Warehouse, view_names  # noqa: E402
 from schemas import CONFLICTS, EMBEDDINGS, JUDGMENTS, NOISE_SCORES, PAIRS, RAW_ROWS, RM_SCORES, Table  # noqa: E402
+from schemas.vocab import ConflictKind, JudgmentStatus, NoiseMethod, Outcome, PairKind, Position, Verdict  # noqa: E402
 
 TARGET_S = 1.0
 WARM_RUNS = 3
@@ -67,34 +68,35 @@ def generators(n: int) -> dict[Table, tuple[str, dict[str, str]]]:
             "strength": "CASE WHEN i % 33 = 0 THEN 0 WHEN i % 2 = 0 THEN 1 + i % 3 END",
             "language": f"{LANGUAGES}[1 + i % 8]", "language_detected": "i % 8 = 7",
             "source": f"{SOURCES}[1 + i % 5]", "source_file": f"{SOURCES}[1 + i % 5] || '.jsonl'", "source_row": "i",
-            "annotator": "'ann' || (i % 1000)", "kind": "'original'", "run_id": "'ingest-bench'", "ingested_at": "now()",
+            "annotator": "'ann' || (i % 1000)", "kind": f"'{PairKind.ORIGINAL}'", "run_id": "'ingest-bench'", "ingested_at": "now()",
         }),
         RAW_ROWS: (f"range({n + dup + con}) t(i)", {
             "source": f"{SOURCES}[1 + i % 5]", "source_file": f"{SOURCES}[1 + i % 5] || '.jsonl'", "source_row": "i",
             "run_id": "'ingest-bench'", "adapter": "'trl'",
-            "outcome": f"CASE WHEN i < {n} THEN 'accepted' WHEN i < {n + dup} THEN 'duplicate' ELSE 'conflict' END",
+            "outcome": f"CASE WHEN i < {n} THEN '{Outcome.ACCEPTED}' WHEN i < {n + dup} THEN '{Outcome.DUPLICATE}' "
+                       f"ELSE '{Outcome.CONFLICT}' END",
             "detail": "'synthetic'", "pair_ids": f"[md5('pair' || (i % {n}))]", "raw": "'{}'",
         }),
         CONFLICTS: (f"range({con}) t(i)", {
-            "pair_id": f"md5('pair' || ((i * 7919) % {n}))", "kind": "['reversed', 'tie', 'preference'][1 + i % 3]",
+            "pair_id": f"md5('pair' || ((i * 7919) % {n}))", "kind": f"[{', '.join(repr(str(k)) for k in ConflictKind)}][1 + i % 3]",
             "annotator": "'ann' || (i % 997)", "source": f"{SOURCES}[1 + i % 5]",
             "source_file": f"{SOURCES}[1 + i % 5] || '.jsonl'", "source_row": f"{n + dup} + i", "run_id": "'ingest-bench'",
         }),
         NOISE_SCORES: (f"range({2 * n}) t(i)", {
-            "pair_id": f"md5('pair' || (i % {n}))", "method": f"CASE WHEN i < {n} THEN 'fused' ELSE 'bt' END",
+            "pair_id": f"md5('pair' || (i % {n}))", "method": f"CASE WHEN i < {n} THEN '{NoiseMethod.FUSED}' ELSE '{NoiseMethod.BT}' END",
             "score": "((i * 2654435761) % 1000003) / 1000003.0", "components": "'{}'", "config_hash": "'bench'",
             "run_id": "'noise-bench'", "created_at": "now()",
         }),
         RM_SCORES: (f"range({3 * n}) t(i)", {
-            "pair_id": f"md5('pair' || (i % {n}))", "method": "'ensemble'", "model_id": f"'m' || (i // {n})", "fold": "i % 5",
+            "pair_id": f"md5('pair' || (i % {n}))", "method": f"'{NoiseMethod.ENSEMBLE}'", "model_id": f"'m' || (i // {n})", "fold": "i % 5",
             "margin": "((i * 40503) % 2001) / 500.0 - 1.5", "run_id": "'rm-bench'", "created_at": "now()",
         }),
         JUDGMENTS: (f"range({2 * (n // 20)}) t(i)", {
             "pair_id": "md5('pair' || (i // 2 * 20))", "judge": "'local/bench'", "template": "'pairwise'",
             "template_hash": "'t1'", "attribute": "'overall'", "swapped": "i % 2 = 1", "sample": "0",
-            "winner": "CASE WHEN i % 2 = 0 THEN 'A' ELSE 'B' END",
-            "verdict": "CASE WHEN i % 7 = 0 THEN 'rejected' ELSE 'chosen' END", "strength": "0.5", "p_verdict": "0.8",
-            "status": "'ok'", "run_id": "'judge-bench'", "judged_at": "now()",
+            "winner": f"CASE WHEN i % 2 = 0 THEN '{Position.A}' ELSE '{Position.B}' END",
+            "verdict": f"CASE WHEN i % 7 = 0 THEN '{Verdict.REJECTED}' ELSE '{Verdict.CHOSEN}' END", "strength": "0.5",
+            "p_verdict": "0.8", "status": f"'{JudgmentStatus.OK}'", "run_id": "'judge-bench'", "judged_at": "now()",
         }),
         EMBEDDINGS: (f"range({max(1, n // 10)}) t(i)", {
             "model": "'bench-model'", "content_hash": "md5('c' || i)", "dim": "8",
@@ -177,12 +179,13 @@ def main() -> None:
     command = "python benchmarks/views.py " + " ".join(sys.argv[1:])
     build_s, wh = timed(lambda: build(args.workdir / "wh", args.n))
     print(f"built {args.n:,} pairs in {build_s:.1f}s", flush=True)
-    release_s, _ = timed(lambda: release.run(wh, "bench"))
+    release_s, _ = timed(lambda: release.run(wh, ReleaseConfig(name="bench")))
     print(f"release in {release_s:.1f}s", flush=True)
-    export_s, exported = timed(lambda: export.run(wh, "bench", "hub", args.workdir / "export", overwrite=True))
+    hub = ExportConfig(release="bench", format="hub", out_dir=str(args.workdir / "export"), overwrite=True)
+    export_s, exported = timed(lambda: export.run(wh, hub))
     print(f"export in {export_s:.1f}s", flush=True)
     baseline, results = time_views(wh)
-    text = report(args.n, build_s, release_s, export_s, len(exported.files), baseline, results, command)
+    text = report(args.n, build_s, release_s, export_s, sum(map(len, exported.details["files"].values())), baseline, results, command)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

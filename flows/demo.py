@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from importlib.resources import files
 from pathlib import Path
 
+from curate import assets
 from flows.ingest import ingest_flow
 from flows.judge import judge_sample
 from flows.noise import noise_flow
 from flows.publish import release_outputs_flow
 from flows.release import release_flow
 
-EXAMPLES = files("curate") / "examples" / "demo"
+EXAMPLES = assets.path("examples/demo")
 RELEASE = "demo-v1"
 JUDGED_PAIRS = 6
 

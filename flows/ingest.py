@@ -2,30 +2,26 @@
 
 Runs on Prefect's local ephemeral server with no setup. Tasks receive the
 warehouse path and a config dict and return the stage result as a dict
-(counts, snapshot id, tables written), never DataFrames.
+(counts, snapshot id, tables written), never DataFrames. Ingest is never
+skipped as already done: its input is files, which can change.
 """
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow
 
 from curate import ingest
-from curate.errors import CurateError, NoValidRows, StageFailed
+from curate.errors import CurateError, NoValidRows
 from curate.warehouse import Warehouse
+from flows.tasks import stage_task
 
 
-@task(name=ingest.STAGE, retries=0)
-def ingest_task(warehouse: str, config: dict) -> dict:
-    """Ingest one source; a source with no valid row fails the task (its rejects are still recorded)."""
-    cfg = ingest.IngestConfig.model_validate(config)
-    try:
-        result = ingest.run(Warehouse.open(warehouse), cfg)
-    except NoValidRows as exc:
-        raise StageFailed(f"ingest of {cfg.source} found no valid row", stage=ingest.STAGE, run_id=exc.ids.get("run_id")) from exc
-    except CurateError as exc:
-        raise StageFailed(f"ingest of {cfg.source} failed", stage=ingest.STAGE) from exc
-    get_run_logger().info(str(result))
-    return result.as_dict()
+def _failure(cfg: ingest.IngestConfig, exc: CurateError) -> str:
+    """A source with no valid row fails the task (its rejects are still recorded)."""
+    return f"ingest of {cfg.source} " + ("found no valid row" if isinstance(exc, NoValidRows) else "failed")
+
+
+ingest_task = stage_task(ingest.STAGE, ingest.run, ingest.IngestConfig, failure=_failure)
 
 
 @flow(name="curate-ingest")

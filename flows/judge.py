@@ -3,33 +3,36 @@
 The task gets the warehouse path and a config dict and returns the stage
 result as a dict; verdicts stay in the warehouse (``judgments``), never in
 Prefect. Without ``base_url`` the embedded llama.cpp server is started for the
-task and stopped after it: a plumbing default, near-random as a judge.
+task and stopped after it: a plumbing default, near-random as a judge. The
+same config on the same pairs is not judged again.
 """
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from curate import judge
-from curate.errors import CurateError, StageFailed
+from curate.stage import StageResult
 from curate.warehouse import Warehouse
+from flows.tasks import stage_task
+from schemas import PAIRS
+from schemas.vocab import JudgmentStatus
 
 
-@task(name=judge.STAGE, retries=0)
-def judge_task(warehouse: str, config: dict) -> dict:
+def _judge(wh: Warehouse, cfg: judge.JudgeConfig) -> StageResult:
     """Judge the configured pairs in both orders; a limit stopping the run early is reported, not raised."""
-    cfg = judge.JudgeConfig.model_validate(config)
     logger = get_run_logger()
     if not cfg.base_url:
         logger.warning(judge.EMBEDDED_NOTICE)
-    try:
-        result = judge.run(Warehouse.open(warehouse), cfg)
-    except CurateError as exc:
-        raise StageFailed("judge run failed", stage=judge.STAGE) from exc
-    logger.info(str(result))
-    if result.outcomes.get("skipped"):
-        logger.warning(f"a limit stopped the run: {result.outcomes['skipped']} order(s) not judged; run again to finish")
-    return result.as_dict()
+    result = judge.run(wh, cfg)
+    if result.outcomes.get(JudgmentStatus.SKIPPED):
+        logger.warning(f"a limit stopped the run: {result.outcomes[JudgmentStatus.SKIPPED]} order(s) not judged; "
+                       "run again to finish")
+    return result
+
+
+judge_task = stage_task(judge.STAGE, _judge, judge.JudgeConfig, skip_when_done=(PAIRS,),
+                        failure=lambda cfg, exc: "judge run failed")
 
 
 @flow(name="curate-judge")

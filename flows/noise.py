@@ -1,35 +1,22 @@
-"""Noise flow: embed what is missing, then score every pair; tasks pass the warehouse path, configs and run/snapshot ids."""
+"""Noise flow: embed what is missing, then score every pair; tasks pass the warehouse path, configs and run/snapshot ids.
+
+Both stages read only warehouse tables, so a rerun with the same configs and
+no new pairs, embeddings or judgments skips them and reports the runs that
+already did the work.
+"""
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
+from prefect import flow
 
 from curate import embed, noise
-from curate.errors import CurateError, StageFailed
-from curate.warehouse import Warehouse
+from flows.tasks import stage_task
+from schemas import EMBEDDINGS, JUDGMENTS, PAIRS
 
-
-@task(name=embed.STAGE, retries=0)
-def embed_task(warehouse: str, config: dict) -> dict:
-    """Embed every text not yet cached for the model; returns the stage result (run id, snapshot id, counts)."""
-    try:
-        result = embed.run(Warehouse.open(warehouse), embed.EmbedConfig.model_validate(config))
-    except CurateError as exc:
-        raise StageFailed("embedding failed", stage=embed.STAGE) from exc
-    get_run_logger().info(str(result))
-    return result.as_dict()
-
-
-@task(name=noise.STAGE, retries=0)
-def noise_task(warehouse: str, config: dict, embedded: dict) -> dict:
-    """Score every pair; ``embedded`` is the embed task's result, which this run's features come after."""
-    cfg = noise.NoiseConfig.model_validate(config)
-    try:
-        result = noise.run(Warehouse.open(warehouse), cfg)
-    except CurateError as exc:
-        raise StageFailed(f"noise scoring after embed run {embedded.get('run_id')} failed", stage=noise.STAGE) from exc
-    get_run_logger().info(str(result))
-    return result.as_dict()
+embed_task = stage_task(embed.STAGE, embed.run, embed.EmbedConfig, skip_when_done=(PAIRS,),
+                        failure=lambda cfg, exc: "embedding failed")
+noise_task = stage_task(noise.STAGE, noise.run, noise.NoiseConfig, skip_when_done=(PAIRS, EMBEDDINGS, JUDGMENTS),
+                        failure=lambda cfg, exc: "noise scoring failed")
 
 
 @flow(name="curate-noise")
@@ -37,5 +24,5 @@ def noise_flow(warehouse: str, noise_config: dict | None = None) -> dict:
     """Embed (with the noise config's embedding model), then score; returns both stage results."""
     cfg = noise.NoiseConfig.model_validate(noise_config or {})
     embedded = embed_task(warehouse, cfg.embedding.model_dump())
-    scored = noise_task(warehouse, cfg.model_dump(), embedded)
+    scored = noise_task(warehouse, cfg.model_dump())  # after embed: it reads the embeddings embed wrote
     return {"embed": embedded, "noise": scored}

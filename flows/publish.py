@@ -2,49 +2,58 @@
 
 The staged folder is exactly what ``curate publish`` would upload (data shards, card, plots),
 checked the same way: a license, the folder loads with ``datasets``, no unacknowledged PII.
-Tasks receive the warehouse path, the release name, output paths and the card config as a
-dict, and return paths and counts, never DataFrames.
+Both outputs are made by one task from one collection of the release's facts (the card and
+the report read the same facts). The task receives the warehouse path and its config as a
+dict (release name, output paths, the card config), and returns paths and counts, never
+DataFrames.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
+from pydantic import BaseModel, ConfigDict, Field
 
-from curate.publish import hub as publish
-from curate.publish import report
+from curate.publish import facts as release_facts
+from curate.publish import hub, report
 from curate.publish.card import CardConfig
-from curate.errors import CurateError, StageFailed
 from curate.warehouse import Warehouse
+from flows.tasks import stage_task
+
+STAGE = "publish"
 
 
-@task(name="publish-dry-run")
-def stage_task(warehouse: str, release: str, out_dir: str, repo: str, card: dict) -> dict:
-    """Stage the release's Hub folder into ``out_dir`` and run every publishing check; uploads nothing."""
-    try:
-        result = publish.publish(Warehouse.open(warehouse), release, repo=repo, dry_run_dir=Path(out_dir),
-                                 cfg=CardConfig.model_validate(card))
-    except CurateError as exc:
-        raise StageFailed(f"staging release {release} failed", stage="publish") from exc
-    get_run_logger().info(f"staged {len(result.files)} files of {release} in {out_dir}; splits {', '.join(result.splits)}")
-    return {"folder": out_dir, "files": result.files, "splits": list(result.splits), "pii_hits": result.pii_hits}
+class OutputsConfig(BaseModel):
+    """What the release outputs task makes, and where."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    release: str = Field(description="the release to stage and report on")
+    folder: str = Field(description="the staged Hub folder; must be new or empty")
+    report: str = Field(description="the HTML report file")
+    repo: str = Field(description="the dataset repo the card names")
+    card: CardConfig = Field(default_factory=CardConfig, description="the dataset card config")
 
 
-@task(name="report")
-def report_task(warehouse: str, release: str, out: str, card: dict) -> str:
-    """Write the release's self-contained HTML report to ``out``."""
-    try:
-        path = report.write(Warehouse.open(warehouse), release, Path(out), CardConfig.model_validate(card))
-    except CurateError as exc:
-        raise StageFailed(f"report of release {release} failed", stage="report") from exc
-    return str(path)
+def _outputs(wh: Warehouse, cfg: OutputsConfig) -> dict:
+    """Stage the release's Hub folder and run every publishing check (uploading nothing), then write its report."""
+    facts = release_facts.collect(wh, cfg.release)
+    result = hub.publish(wh, cfg.release, repo=cfg.repo, dry_run_dir=Path(cfg.folder), cfg=cfg.card, facts=facts)
+    get_run_logger().info(f"staged {len(result.files)} files of {cfg.release} in {cfg.folder}; "
+                          f"splits {', '.join(result.splits)}")
+    page = report.write(wh, cfg.release, Path(cfg.report), cfg.card, facts=facts)
+    staged = {"folder": cfg.folder, "files": result.files, "splits": list(result.splits), "pii_hits": result.pii_hits}
+    return {"staged": staged, "report": str(page)}
+
+
+outputs_task = stage_task(STAGE, _outputs, OutputsConfig, name="release-outputs",
+                          failure=lambda cfg, exc: f"release outputs of {cfg.release} failed")
 
 
 @flow(name="curate-release-outputs")
 def release_outputs_flow(warehouse: str, release: str, out_dir: str, card: dict | None = None, repo: str | None = None) -> dict:
     """``{out_dir}/{release}/`` (the Hub folder) and ``{out_dir}/{release}.html`` (the report)."""
-    card = card or {}
-    staged = stage_task(warehouse, release, str(Path(out_dir) / release), repo or f"org/{release}", card)
-    page = report_task(warehouse, release, str(Path(out_dir) / f"{release}.html"), card)
-    return {"staged": staged, "report": page}
+    return outputs_task(warehouse, {"release": release, "folder": str(Path(out_dir) / release),
+                                    "report": str(Path(out_dir) / f"{release}.html"), "repo": repo or f"org/{release}",
+                                    "card": card or {}})

@@ -35,3 +35,6 @@ JUDGMENTS = Table(
 )
 
 TABLES: tuple[Table, ...] = (JUDGMENTS,)
+
+JUDGE_PAIR_VERDICTS = "judge_pair_verdicts"
+"""View (``warehouse/views``): one verdict per pair, judge, attribute and sample, with its position consistency."""

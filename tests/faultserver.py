@@ -21,12 +21,11 @@ and the most requests it ever had in flight at once.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from loopback import Exchange, LoopbackServer
 
 JUDGE_ANSWER = '{"winner": "A", "strength": 0.8, "rationale": "A answers the question."}'
 
@@ -40,8 +39,9 @@ class Received:
     body: dict
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     def __init__(self, *, default: str = "ok", content: str = JUDGE_ANSWER, stall_s: float = 30.0) -> None:
+        super().__init__()
         self.default, self.content, self.stall_s = default, content, stall_s
         self.scripts: dict[str, list[str]] = defaultdict(list)
         self.answer_limit: int | None = None
@@ -49,41 +49,23 @@ class FaultServer:
         self.answered: Counter = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> FaultServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def script(self, key: str, *actions: str) -> None:
         """The next requests whose last message is ``key`` get ``actions``, in order."""
-        with self._lock:
+        with self.lock:
             self.scripts[key].extend(actions)
 
     def received_for(self, key: str) -> list[Received]:
-        with self._lock:
+        with self.lock:
             return [r for r in self.received if r.key == key]
 
     @property
     def total_answered(self) -> int:
-        with self._lock:
+        with self.lock:
             return sum(self.answered.values())
 
     def _next_action(self, key: str, body: dict, authorization: str | None) -> str:
-        with self._lock:
+        with self.lock:
             if self.answer_limit is not None and sum(self.answered.values()) >= self.answer_limit:
                 action = "stall"
             elif self.scripts.get(key):
@@ -92,6 +74,50 @@ class FaultServer:
                 action = self.default
             self.received.append(Received(key, action, time.monotonic(), authorization, body))
             return action
+
+    def on_get(self, exchange: Exchange) -> None:
+        if exchange.path.rstrip("/").endswith("/models"):
+            exchange.reply(200, {"object": "list", "data": [{"id": "fault-model"}]})
+        else:
+            super().on_get(exchange)
+
+    def on_post(self, exchange: Exchange, body: dict) -> None:
+        messages = body.get("messages") or [{}]
+        key = str(messages[-1].get("content"))
+        authorization = exchange.headers.get("Authorization")
+        action = self._next_action(key, body, authorization)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._act(exchange, action, key, body, authorization)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _act(self, exchange: Exchange, action: str, key: str, body: dict, authorization: str | None) -> None:
+        kind, _, arg = action.partition(":")
+        if kind == "slow":
+            self.stopping.wait(float(arg))
+            kind = "ok"
+        if kind == "ok":
+            if exchange.reply(200, self.completion(body)):
+                with self.lock:
+                    self.answered[key] += 1
+        elif kind == "stall":
+            self.stopping.wait(self.stall_s)
+            exchange.close_connection = True
+        elif kind == "garbage":
+            exchange.reply(200, b"<html>upstream proxy error</html>")
+        elif kind == "nochoices":
+            exchange.reply(200, {"id": "x", "choices": []})
+        elif kind == "429":
+            headers = {"Retry-After": arg} if arg else {}
+            exchange.reply(429, {"error": {"message": "rate limited", "type": "rate_limit"}}, headers)
+        elif kind in ("400", "401"):
+            exchange.reply(int(kind), {"error": {"message": f"rejected; you sent {authorization}"}})
+        else:
+            exchange.reply(int(kind), {"error": {"message": "server error"}})
 
     def completion(self, body: dict) -> dict:
         messages = body.get("messages") or []
@@ -108,75 +134,3 @@ class FaultServer:
                 "model": body.get("model"), "choices": [choice],
                 "usage": {"prompt_tokens": chars // 4 + 4 * len(messages), "completion_tokens": len(content) // 4 + 1,
                           "total_tokens": chars // 4 + 4 * len(messages) + len(content) // 4 + 1}}
-
-
-def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:  # quiet
-            pass
-
-        def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
-                self._send(200, json.dumps({"object": "list", "data": [{"id": "fault-model"}]}).encode())
-            else:
-                self._send(404, b'{"error": {"message": "not found"}}')
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            messages = body.get("messages") or [{}]
-            key = str(messages[-1].get("content"))
-            authorization = self.headers.get("Authorization")
-            action = server._next_action(key, body, authorization)
-            with server._lock:
-                server.in_flight += 1
-                server.max_in_flight = max(server.max_in_flight, server.in_flight)
-            try:
-                self._act(action, key, body, authorization)
-            finally:
-                with server._lock:
-                    server.in_flight -= 1
-
-        def _act(self, action: str, key: str, body: dict, authorization: str | None) -> None:
-            kind, _, arg = action.partition(":")
-            if kind == "slow":
-                server._stop.wait(float(arg))
-                kind = "ok"
-            if kind == "ok":
-                if self._send(200, json.dumps(server.completion(body)).encode()):
-                    with server._lock:
-                        server.answered[key] += 1
-            elif kind == "stall":
-                server._stop.wait(server.stall_s)
-                self.close_connection = True
-            elif kind == "garbage":
-                self._send(200, b"<html>upstream proxy error</html>")
-            elif kind == "nochoices":
-                self._send(200, b'{"id": "x", "choices": []}')
-            elif kind == "429":
-                headers = {"Retry-After": arg} if arg else {}
-                self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', headers)
-            elif kind in ("400", "401"):
-                message = json.dumps({"error": {"message": f"rejected; you sent {authorization}"}})
-                self._send(int(kind), message.encode())
-            else:
-                self._send(int(kind), b'{"error": {"message": "server error"}}')
-
-        def _send(self, status: int, payload: bytes, headers: dict | None = None) -> bool:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-                self.wfile.flush()
-                return True
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-                return False
-
-    return Handler

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from loopback import Exchange, LoopbackServer
 
 _FENCE = re.compile(r'<data-(\w+) name="response (A|B)">\n(.*?)\n</data-\1>', re.DOTALL)
 WINNER_TOP = {"A": -0.2, "B": -1.8, "tie": -4.0}
@@ -33,34 +33,21 @@ def verdict(winner: str, confidence: float = 0.8, rationale: str = "scripted") -
     return json.dumps({"winner": winner, "confidence": confidence, "rationale": rationale})
 
 
-class ScriptedJudge:
+class ScriptedJudge(LoopbackServer):
     def __init__(self, answer: Callable[[Shown], str | int]) -> None:
+        super().__init__()
         self.answer = answer
-        self.requests: list[dict] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self.requests: list[dict] = []  # the bodies received, in arrival order
 
     @property
     def count(self) -> int:
-        with self._lock:
-            return len(self.requests)
+        return self.request_count
 
-    def __enter__(self) -> ScriptedJudge:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def on_post(self, exchange: Exchange, body: dict) -> None:
+        exchange.reply(*self.reply(body))
 
     def reply(self, body: dict) -> tuple[int, dict]:
-        with self._lock:
+        with self.lock:
             self.requests.append(body)
         messages = body["messages"]
         fenced = {m[2]: m[3] for m in _FENCE.finditer(messages[1]["content"])}
@@ -88,23 +75,3 @@ def _logprobs(content: str) -> list[dict]:
         {"token": match.group(1), "logprob": WINNER_TOP[match.group(1)], "top_logprobs": top},
         {"token": content[end:], "logprob": -0.3, "top_logprobs": []},
     ]
-
-
-def _handler(server: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            status, payload = server.reply(body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler

@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import run_ingest, write_jsonl
 
 from curate import release
-from curate.release.policy import load_policy
+from curate.release import ReleaseConfig
 from curate.stage import utcnow
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS, NOISE_SCORES
@@ -94,13 +94,13 @@ def shared_releases(tmp_path_factory) -> tuple[Warehouse, dict[str, list[str]]]:
         tmp = tmp_path_factory.mktemp("releases")
         wh = Warehouse.init(tmp / "wh")
         ingest_rows(wh, tmp, preference_rows(60), "prefs")
-        release.run(wh, "bare", load_policy(None))
+        release.run(wh, ReleaseConfig(name="bare"))
         ids = pair_ids(wh)
         flips, drops = ids[:2], ids[2:5]
         add_noise(wh, {**{p: 0.95 for p in flips}, **{p: 0.8 for p in drops}, **{p: 0.1 for p in ids[5:]}})
         add_judgments(wh, {p: ("chosen", "chosen" if i % 4 else "rejected") for i, p in enumerate(ids[:10])})
-        release.run(wh, "v1", load_policy(None))
+        release.run(wh, ReleaseConfig(name="v1"))
         ingest_rows(wh, tmp, LEAKY_ROWS, "leaky")
-        release.run(wh, "leaky", load_policy(None))
+        release.run(wh, ReleaseConfig(name="leaky"))
         _BUILT[base] = (wh, {"flip": flips, "drop": drops})
     return _BUILT[base]

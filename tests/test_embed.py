@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 
 import numpy as np
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 from typer.testing import CliRunner
 
-from curate import embed
+from curate import assets, embed
 from curate.cli import app
 from curate.embed import EmbedConfig, EmbeddingsMissing, ModelNotFound, model_id, pair_features
 from curate.embed.encoders import render_prompt
@@ -54,7 +53,7 @@ def test_embed_run_embeds_each_distinct_text_once_and_a_second_run_embeds_nothin
     rows = query(small, "select count(*), count(distinct content_hash), min(dim), max(dim), any_value(model) from embeddings")
     assert rows == [(DISTINCT_TEXTS, DISTINCT_TEXTS, 384, 384, model_id(TORCH))]
     counts = json.loads(query(small, "select counts from runs where run_id = ?", [first.run_id])[0][0])
-    assert (counts["prompts"], counts["responses"]) == (3, 6)
+    assert (counts["details"]["prompts"], counts["details"]["responses"]) == (3, 6)
 
     second = embed.run(small, TORCH)
     assert second.rows_written == 0 and second.outcomes == {"cached": DISTINCT_TEXTS, "embedded": 0}
@@ -167,7 +166,7 @@ def _example_texts() -> list[str]:
             for item in value:
                 walk(item)
 
-    for path in (files("curate") / "examples" / "demo").iterdir():
+    for path in assets.path("examples/demo").iterdir():
         if path.name.endswith(".jsonl"):
             for line in path.read_text(errors="replace").splitlines():
                 try:

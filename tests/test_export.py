@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 
 from curate import release
-from curate.release import export
+from curate.release import ExportConfig, ReleaseConfig, export
 from curate.release.policy import ReleasePolicy
 from curate.stage import new_run_id
 from curate.warehouse import Warehouse
@@ -37,8 +39,15 @@ def released(tmp_path_factory) -> tuple[Warehouse, dict[str, str]]:
     with wh.transaction(new_run_id("plant"), "plant noise") as tx:
         tx.append(NOISE_SCORES, [{"pair_id": ids[p], "method": "fused", "score": s, "components": "{}", "run_id": "n",
                                   "created_at": now} for p, s in scores.items()])
-    release.run(wh, "r1", ReleasePolicy(weight_source="noise", splits={"train": 0.7, "test": 0.3}))
+    release.run(wh, ReleaseConfig(name="r1", policy=ReleasePolicy(weight_source="noise", splits={"train": 0.7, "test": 0.3})))
     return wh, ids
+
+
+def run_export(wh: Warehouse, name: str, fmt: str, out: Path, **options) -> SimpleNamespace:
+    """``export.run`` of one config, its details as attributes: rows and files (paths) per split, and all files."""
+    details = export.run(wh, ExportConfig(release=name, format=fmt, out_dir=str(out), **options)).details
+    split_files = {split: [Path(p) for p in paths] for split, paths in details["files"].items()}
+    return SimpleNamespace(rows=details["rows"], split_files=split_files, files=[p for ps in split_files.values() for p in ps])
 
 
 def load(kind: str, files: dict, tmp_path):
@@ -49,7 +58,7 @@ def load(kind: str, files: dict, tmp_path):
 
 def test_export_trl_round_trips_through_datasets_with_trl_columns(released, tmp_path):
     wh, ids = released
-    result = export.run(wh, "r1", "trl", tmp_path / "trl")
+    result = run_export(wh, "r1", "trl", tmp_path / "trl")
     assert sorted(p.name for p in result.files) == ["test.parquet", "train.parquet"]
     assert sum(result.rows.values()) == 39  # 40 pairs, one dropped
     data = load("parquet", result.split_files, tmp_path)
@@ -71,7 +80,7 @@ def test_export_trl_round_trips_through_datasets_with_trl_columns(released, tmp_
 
 def test_export_openrlhf_layout_is_prompt_plus_one_message_conversations(released, tmp_path):
     wh, ids = released
-    result = export.run(wh, "r1", "openrlhf", tmp_path / "orl")
+    result = run_export(wh, "r1", "openrlhf", tmp_path / "orl")
     data = load("json", result.split_files, tmp_path)
     assert set(data["train"].column_names) == {"prompt", "chosen", "rejected", "margin", "pair_id"}
     for row in (r for split in data.values() for r in split):
@@ -93,7 +102,7 @@ def _split_of(result, pair_id: str) -> str:
 
 def test_export_jsonl_has_every_release_column(released, tmp_path):
     wh, ids = released
-    result = export.run(wh, "r1", "jsonl", tmp_path / "plain")
+    result = run_export(wh, "r1", "jsonl", tmp_path / "plain")
     lines = [json.loads(line) for p in result.files for line in p.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 39
     by_id = {r["pair_id"]: r for r in lines}
@@ -106,7 +115,7 @@ def test_export_hub_shards_load_as_a_dataset_folder(released, tmp_path):
 
     wh, _ = released
     out = tmp_path / "hub"
-    result = export.run(wh, "r1", "hub", out, max_shard_bytes=400)
+    result = run_export(wh, "r1", "hub", out, max_shard_bytes=400)
     names = sorted(p.name for p in (out / "data").iterdir())
     assert names == sorted(p.name for p in result.files)
     train = [n for n in names if n.startswith("train-")]
@@ -121,9 +130,9 @@ def test_export_hub_shards_load_as_a_dataset_folder(released, tmp_path):
 
 def test_export_is_frozen_at_the_release_snapshot(released, tmp_path):
     wh, _ = released
-    before = export.run(wh, "r1", "trl", tmp_path / "before")
+    before = run_export(wh, "r1", "trl", tmp_path / "before")
     run_ingest(wh, write_jsonl(tmp_path / "later.jsonl", [trl(prompt=f"later {i}") for i in range(3)]), detect_language=False)
-    after = export.run(wh, "r1", "trl", tmp_path / "after")
+    after = run_export(wh, "r1", "trl", tmp_path / "after")
     assert after.rows == before.rows
     for split in before.rows:
         assert pq.read_table(before.split_files[split][0]).equals(pq.read_table(after.split_files[split][0]))
@@ -131,12 +140,12 @@ def test_export_is_frozen_at_the_release_snapshot(released, tmp_path):
 
 def test_export_refuses_to_mix_exports_and_unknown_formats(released, tmp_path):
     wh, _ = released
-    export.run(wh, "r1", "openrlhf", tmp_path / "x")
+    run_export(wh, "r1", "openrlhf", tmp_path / "x")
     with pytest.raises(export.ExportError, match="already exist"):
-        export.run(wh, "r1", "openrlhf", tmp_path / "x")
-    again = export.run(wh, "r1", "openrlhf", tmp_path / "x", overwrite=True)
+        run_export(wh, "r1", "openrlhf", tmp_path / "x")
+    again = run_export(wh, "r1", "openrlhf", tmp_path / "x", overwrite=True)
     assert sum(again.rows.values()) == 39
     with pytest.raises(export.ExportError, match="unknown export format 'csv'"):
-        export.run(wh, "r1", "csv", tmp_path / "y")
+        run_export(wh, "r1", "csv", tmp_path / "y")
     with pytest.raises(release.UnknownRelease):
-        export.run(wh, "nope", "trl", tmp_path / "z")
+        run_export(wh, "nope", "trl", tmp_path / "z")

@@ -177,7 +177,7 @@ def test_judge_run_judges_both_orders_maps_verdicts_and_reasks(marker_pairs):
     assert pairs["GOOD"] == (True, True, "chosen")
     assert pairs["ALWAYS"] == (True, False, None) and pairs["RETRY"] == (True, False, None)
     assert pairs["TIE"] == (True, True, "tie") and pairs["JUNK"][:2] == (False, False)
-    counts = json.loads(query(wh, "SELECT counts FROM runs WHERE run_id = ?", [result.run_id])[0][0])
+    counts = result.details
     assert counts["requests_sent"] == 18 and counts["cache_hits"] == 0 and counts["judgments"] == 12
     assert counts["prompt_tokens"] == 1600 and counts["cost_usd"] == pytest.approx(16 * ROW_COST)
     assert query(wh, "SELECT count(*) FROM llm_requests WHERE status = 'ok'") == [(16,)]
@@ -195,7 +195,7 @@ def test_judge_rerun_skips_judged_work_and_retries_only_failures(marker_pairs):
         rejudged = judge.run(wh, scripted(server, rejudge=True))
         assert server.count == sent + 4  # rejudge: every answer from the cache; the failures are tried again
     assert rejudged.rows_written == 12
-    counts = json.loads(query(wh, "SELECT counts FROM runs WHERE run_id = ?", [rejudged.run_id])[0][0])
+    counts = rejudged.details
     assert counts["cache_hits"] == 16 and counts["requests_sent"] == 2
     assert query(wh, "SELECT count(*) FROM judge_rows") == [(12,)]  # one row per key in the views, latest wins
 

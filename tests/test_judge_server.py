@@ -49,7 +49,7 @@ def test_judge_server_answers_then_stops_even_on_an_exception():
 @pytest.mark.slow
 def test_judge_server_dies_with_a_killed_parent(tmp_path):
     pid_file = tmp_path / "pid"
-    code = ("import sys, time\nfrom curate import judge_server\n"
+    code = ("import sys, time\nfrom curate.judge import server as judge_server\n"
             "server = judge_server.start()\n"
             f"open({str(pid_file)!r}, 'w').write(str(server.process.pid))\ntime.sleep(600)\n")
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[1])

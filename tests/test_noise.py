@@ -1,4 +1,4 @@
-"""The noise stage on a real warehouse: coverage, replacement, the embedding cache, judge evidence, CLI and stats."""
+"""The noise stage on a real warehouse: coverage, appending with a latest view, the embedding cache, judge evidence, CLI and stats."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def scored(tmp_path_factory):
 
 
 def _coverage(wh: Warehouse, at: int | None = None) -> dict[str, tuple[int, int]]:
-    rows = query(wh, "SELECT method, count(*), count(DISTINCT pair_id) FROM noise_scores GROUP BY method", at=at)
+    rows = query(wh, "SELECT method, count(*), count(DISTINCT pair_id) FROM noise_scores_latest GROUP BY method", at=at)
     return {method: (n, distinct) for method, n, distinct in rows}
 
 
@@ -72,18 +72,24 @@ def test_noise_scores_cover_every_pair_once_per_method_after_one_and_two_runs(sc
         coverage = _coverage(wh, at=at)
         assert set(coverage) == expected  # no judge or human rows without verdicts
         assert all(counts == (pairs, pairs) for counts in coverage.values()), coverage
-    margins = dict(query(wh, "SELECT method, count(*) FROM rm_scores GROUP BY method"))
+    margins = dict(query(wh, "SELECT method, count(*) FROM rm_scores_latest GROUP BY method"))
     assert margins == {"bt": pairs, "ensemble": pairs * SMALL_RM["members"], "peer": pairs * 3}
-    # the first run's rows were replaced, not kept beside the second's, and remain readable by time travel
-    assert len(query(wh, "SELECT DISTINCT run_id FROM noise_scores")) == 1
+    # the second run appended beside the first run's rows (nothing deleted); the latest views hold the second's
+    runs = [r[0] for r in query(wh, "SELECT run_id FROM runs WHERE stage = 'noise' ORDER BY started_at")]
+    assert [r[0] for r in query(wh, "SELECT DISTINCT run_id FROM noise_scores ORDER BY run_id")] == sorted(runs)
     assert len(query(wh, "SELECT DISTINCT run_id FROM noise_scores", at=after_first)) == 1
+    assert query(wh, "SELECT count(*) FROM noise_scores") == [(2 * pairs * len(expected),)]
+    assert dict(query(wh, "SELECT method, count(*) FROM rm_scores GROUP BY method")) == {m: 2 * n for m, n in margins.items()}
+    for view in ("noise_scores_latest", "rm_scores_latest"):
+        assert query(wh, f"SELECT DISTINCT run_id FROM {view}") == [(runs[-1],)]
+    assert query(wh, "SELECT count(*), count(DISTINCT (pair_id, method)) FROM noise_scores_latest") == [(pairs * len(expected),) * 2]
 
 
 def test_noise_second_run_embeds_nothing(scored):
     wh, first, second, _, _ = scored
     assert "0 cached" in first.output
     assert "embeddings: 0 embedded" in second.output
-    counts = query(wh, "SELECT counts->>'embedded' FROM runs WHERE stage = 'embed' ORDER BY started_at")
+    counts = query(wh, "SELECT counts->'details'->>'embedded' FROM runs WHERE stage = 'embed' ORDER BY started_at")
     assert [int(c[0]) for c in counts][1:] == [0]
 
 
@@ -91,7 +97,7 @@ def test_noise_same_config_same_scores(scored):
     wh, *_ = scored
     runs = [r[0] for r in query(wh, "SELECT run_id FROM runs WHERE stage = 'noise' ORDER BY started_at")]
     snapshots = [wh.snapshot_of(r) for r in runs]
-    sql = "SELECT pair_id, method, score FROM noise_scores ORDER BY pair_id, method"
+    sql = "SELECT pair_id, method, score FROM noise_scores_latest ORDER BY pair_id, method"
     assert query(wh, sql, at=snapshots[0]) == query(wh, sql, at=snapshots[1])
 
 
@@ -108,10 +114,10 @@ def test_noise_summary_in_stats_and_wide_view(scored):
 
 def test_noise_fused_components_carry_the_checks(scored):
     wh, *_ = scored
-    keys = query(wh, "SELECT json_keys(components) FROM noise_scores WHERE method = 'fused' LIMIT 1")[0][0]
+    keys = query(wh, "SELECT json_keys(components) FROM noise_scores_latest WHERE method = 'fused' LIMIT 1")[0][0]
     assert {"rm_log_odds", "length_diff", "near_identical", "response_cosine", "chosen_refusals", "rejected_refusals"} <= set(keys)
     refusals = query(wh, "SELECT sum(CAST(components->>'chosen_refusals' AS DOUBLE) + CAST(components->>'rejected_refusals' AS DOUBLE)) "
-                         "FROM noise_scores WHERE method = 'fused'")[0][0]
+                         "FROM noise_scores_latest WHERE method = 'fused'")[0][0]
     assert refusals == 24  # each dismissive answer holds one marker ("i can't help")
     assert "i can't help" in noise.refusal_markers()
 
@@ -128,10 +134,10 @@ def test_noise_judge_verdicts_become_a_method_and_move_the_fused_score(scored, t
         tx.append(JUDGMENTS, rows)
     cfg = noise.NoiseConfig(methods=["judge", "fused"], rm=RMConfig(**SMALL_RM), embedding=embed.EmbedConfig())
     noise.run(wh, cfg)
-    judge = dict(query(wh, "SELECT pair_id, score FROM noise_scores WHERE method = 'judge'"))
+    judge = dict(query(wh, "SELECT pair_id, score FROM noise_scores_latest WHERE method = 'judge'"))
     assert judge[pair_ids[0]] == 1.0 and judge[pair_ids[1]] == 0.5
     assert len(judge) == 24
-    llr = query(wh, "SELECT CAST(components->>'judge_llr' AS DOUBLE) FROM noise_scores WHERE method = 'fused' AND pair_id = ?", [pair_ids[0]])
+    llr = query(wh, "SELECT CAST(components->>'judge_llr' AS DOUBLE) FROM noise_scores_latest WHERE method = 'fused' AND pair_id = ?", [pair_ids[0]])
     assert llr[0][0] > 0
 
 

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate import release
+from curate.release import ReleaseConfig
 from curate.release.policy import ReleasePolicy, _split_sql, load_policy
 from curate.stage import new_run_id
-from curate.warehouse import Warehouse
+from curate.warehouse import Warehouse, relations
 from schemas import JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -67,8 +68,7 @@ def plant_annotations(wh: Warehouse, votes: dict[str, list[str]]) -> None:
     """Human verdicts. The annotation stage's table does not exist yet: create its three columns the policy reads."""
     rows = [{"pair_id": pid, "annotator": f"ann{i}", "verdict": v} for pid, vs in votes.items() for i, v in enumerate(vs)]
     with wh.transaction(new_run_id("annotate"), "plant annotations") as tx:
-        present = tx.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'annotations'").fetchone()[0]
-        if not present:
+        if "annotations" not in relations(tx.con):
             tx.execute("CREATE TABLE annotations (pair_id VARCHAR, annotator VARCHAR, verdict VARCHAR)")
         for row in rows:
             tx.execute("INSERT INTO annotations (pair_id, annotator, verdict) VALUES (?, ?, ?)", list(row.values()))
@@ -105,7 +105,7 @@ def decisions(wh: Warehouse, name: str) -> dict[str, tuple[str, str]]:
 
 def test_release_planted_cases_get_their_decision_and_reason_code(planted):
     wh, ids = planted
-    result = release.run(wh, "planted", PLANTED_POLICY)
+    result = release.run(wh, ReleaseConfig(name="planted", policy=PLANTED_POLICY))
     got = decisions(wh, "planted")
     expected = {
         "flip": ("flip", "noise_flip"),
@@ -136,7 +136,7 @@ def test_release_planted_cases_get_their_decision_and_reason_code(planted):
 
 def test_release_rows_swap_flipped_pairs_and_carry_margins(planted):
     wh, ids = planted
-    release.run(wh, "oriented", ReleasePolicy(sources=PLANTED_SOURCES, weight_source="noise"))
+    release.run(wh, ReleaseConfig(name="oriented", policy=ReleasePolicy(sources=PLANTED_SOURCES, weight_source="noise")))
     table = {r["pair_id"]: r for r in release.rows(wh, "oriented").to_pylist()}
     assert table[ids["flip"]]["chosen"]["content"] == "bad answer to flip"
     assert table[ids["flip"]]["rejected"]["content"] == "good answer to flip"
@@ -162,7 +162,8 @@ def test_release_margin_from_ensemble_is_oriented_by_the_decision(planted):
         for m, v in (("s0", 1.0), ("s1", 2.0))
     ] + [{"pair_id": ids["flip"], "method": "ensemble", "model_id": "s0", "fold": 0, "margin": -3.0, "run_id": "rm-1", "created_at": NOW},
          {"pair_id": ids["unscored"], "method": "ensemble", "model_id": "s0", "fold": 0, "margin": -1.0, "run_id": "rm-1", "created_at": NOW}])
-    release.run(wh, "ensemble", ReleasePolicy(sources=PLANTED_SOURCES, margin_source="ensemble", margin_scale=0.5))
+    policy = ReleasePolicy(sources=PLANTED_SOURCES, margin_source="ensemble", margin_scale=0.5)
+    release.run(wh, ReleaseConfig(name="ensemble", policy=policy))
     margins = {r["pair_id"]: r["margin"] for r in release.rows(wh, "ensemble").to_pylist()}
     assert margins[ids["keep"]] == 0.75  # mean 1.5, scaled
     assert margins[ids["flip"]] == 1.5  # -(-3), scaled
@@ -175,22 +176,22 @@ def test_release_without_noise_scores_keeps_everything_in_scope(planted, tmp_pat
     run_ingest(wh, write_jsonl(tmp_path / "plain.jsonl", [trl(prompt=f"q{i}", tie=i == 0) for i in range(6)]), detect_language=False)
     in_scope = lambda name: {k: v for k, v in release.get(wh, name).counts["decision_reasons"].items()  # noqa: E731
                              if k != "drop:source_filtered"}
-    release.run(wh, "plain", ReleasePolicy(sources=["plain"]))
+    release.run(wh, ReleaseConfig(name="plain", policy=ReleasePolicy(sources=["plain"])))
     assert in_scope("plain") == {"drop:tie_excluded": 1, "keep:unscored": 5}
-    release.run(wh, "plain-no-noise-rules",
-                ReleasePolicy(sources=["plain"], min_noise_to_flip=None, min_noise_to_drop=None, include_ties=True))
+    no_noise_rules = ReleasePolicy(sources=["plain"], min_noise_to_flip=None, min_noise_to_drop=None, include_ties=True)
+    release.run(wh, ReleaseConfig(name="plain-no-noise-rules", policy=no_noise_rules))
     assert in_scope("plain-no-noise-rules") == {"keep:kept": 6}
 
 
 def test_release_name_is_never_reused_and_parents_must_exist(planted):
     wh, _ = planted
-    release.run(wh, "once")
+    release.run(wh, ReleaseConfig(name="once"))
     with pytest.raises(release.ReleaseExists, match="already exists"):
-        release.run(wh, "once")
+        release.run(wh, ReleaseConfig(name="once"))
     with pytest.raises(release.UnknownRelease, match="no release named 'missing'"):
-        release.run(wh, "child", parent="missing")
+        release.run(wh, ReleaseConfig(name="child", parent="missing"))
     with pytest.raises(release.ReleaseError, match="bad release name"):
-        release.run(wh, "../evil")
+        release.run(wh, ReleaseConfig(name="../evil"))
     assert query(wh, "SELECT count(*) FROM releases WHERE name = 'once'") == [(1,)]
     assert query(wh, "SELECT count(*) FROM releases WHERE name = 'child'") == [(0,)]
 
@@ -202,12 +203,12 @@ def test_release_diff_and_rematerialize_after_later_ingests_and_scores(planted, 
     run_ingest(wh, write_jsonl(tmp_path / "evolving.jsonl", first), detect_language=False)
     ids = pair_ids(wh)
     plant(wh, NOISE_SCORES, [noise_row(ids["e0"], 0.3), noise_row(ids["e1"], 0.2)])
-    release.run(wh, "v1", scope)
+    release.run(wh, ReleaseConfig(name="v1", policy=scope))
     # later evidence and data: e0 becomes a flip, e1 a drop, two new pairs arrive
     later = [trl(prompt=f"e-new{i}") for i in range(2)]
     run_ingest(wh, write_jsonl(tmp_path / "evolving.jsonl", later), detect_language=False)
     plant(wh, NOISE_SCORES, [noise_row(ids["e0"], 0.99, run_id="noise-2"), noise_row(ids["e1"], 0.8, run_id="noise-2")])
-    release.run(wh, "v2", scope, parent="v1")
+    release.run(wh, ReleaseConfig(name="v2", parent="v1", policy=scope))
     ids = pair_ids(wh)
     result = release.diff(wh, "v1", "v2")
     assert result.added == sorted([ids["e-new0"], ids["e-new1"]])
@@ -228,7 +229,7 @@ def test_release_no_prompt_in_two_splits(planted, tmp_path):
             for i in range(150) for j in range(1 + i % 3)]  # single- and multi-pair prompts
     run_ingest(wh, write_jsonl(tmp_path / "many.jsonl", rows), detect_language=False)
     seed, splits = 7, {"train": 0.6, "validation": 0.2, "test": 0.2}
-    release.run(wh, "splits", ReleasePolicy(sources=["many"], seed=seed, splits=splits))
+    release.run(wh, ReleaseConfig(name="splits", policy=ReleasePolicy(sources=["many"], seed=seed, splits=splits)))
     released = "FROM release_rows WHERE release = 'splits' AND split IS NOT NULL"
     assert query(wh, f"SELECT prompt_id {released} GROUP BY ALL HAVING count(DISTINCT split) > 1") == []
     got = dict(query(wh, f"SELECT prompt_id, any_value(split) {released} GROUP BY ALL"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.noise import confident
+from curate.noise import confident, heads
 from curate.noise import rm
 from curate.noise import methods as nm
 
@@ -108,7 +108,7 @@ def test_rm_small_loss_share_keeps_the_easiest_members():
 
     losses = torch.tensor([[0.1, 5.0, 0.2, 3.0, 0.3]])
     weights = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]])
-    keep = rm._small_loss_share(losses, weights, ratio=0.5)
+    keep = heads.small_loss_share(losses, weights, ratio=0.5)
     assert keep.tolist() == [[1.0, 0.0, 1.0, 0.0, 0.0]]
 
 

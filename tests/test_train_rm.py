@@ -9,12 +9,12 @@ from conftest import query
 from release_builders import shared_releases
 from typer.testing import CliRunner
 
-from curate import release
-from curate.evaluate import train_rm
+from curate import evaluate, release
 from curate.cli import app
+from curate.evaluate import train_rm
 from curate.release.policy import load_policy
 
-SMOKE = train_rm.TrainRMConfig(max_train_pairs=32, max_length=64, batch_size=8)
+SMOKE = {"max_train_pairs": 32, "max_length": 64, "batch_size": 8}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def wh(tmp_path_factory):
 
 @pytest.mark.slow
 def test_train_rm_cpu_smoke_runs_compare_two_releases_on_the_same_held_out_pairs(wh, monkeypatch):
-    own = train_rm.run(wh, "v1", SMOKE)
+    own = evaluate.run(wh, evaluate.TrainRMConfig(release="v1", **SMOKE))
     assert own.outcomes["train_pairs"] == 32 and own.snapshot_id is not None
     monkeypatch.setenv("COLUMNS", "250")
     cli = CliRunner().invoke(app, ["train-rm", "bare", "--eval-on", "v1", "--max-train-pairs", "32", "--max-length", "64",
@@ -45,13 +45,13 @@ def test_train_rm_cpu_smoke_runs_compare_two_releases_on_the_same_held_out_pairs
 
 def test_train_rm_eval_pairs_keep_ingested_labels_and_train_pairs_never_share_their_prompts(wh):
     info = release.get(wh, "v1")
-    pairs, prompts = train_rm._eval_pairs(wh, info, None)
+    pairs, prompts = train_rm.eval_pairs(wh, info, None)
     assert pairs and len(prompts) == len({p.pair_id for p in pairs})
     stored = dict(query(wh, "SELECT pair_id, chosen.content FROM pairs"))
     assert all(p.chosen == stored[p.pair_id] for p in pairs)  # as ingested, even where v1 flipped the label
     train_prompts = dict(query(wh, "SELECT pair_id, prompt_id FROM release_rows WHERE release = 'v1' AND split = 'train'"))
     shared = set(list(train_prompts.values())[:5])  # pretend these prompts were in the eval set
-    train, left_out = train_rm._train_pairs(wh, info, shared, None)
+    train, left_out = train_rm.train_pairs(wh, info, shared, None)
     assert left_out == 5 and not {train_prompts[p.pair_id] for p in train} & shared
     flipped = {r[0] for r in query(wh, "SELECT pair_id FROM release_rows WHERE release = 'v1' AND decision = 'flip'")}
     for pair in train:
@@ -59,6 +59,6 @@ def test_train_rm_eval_pairs_keep_ingested_labels_and_train_pairs_never_share_th
 
 
 def test_train_rm_refuses_an_empty_eval_set(wh):
-    release.run(wh, "no-test", load_policy(None).model_copy(update={"splits": {"train": 1.0}}))
+    release.run(wh, release.ReleaseConfig(name="no-test", policy=load_policy(None).model_copy(update={"splits": {"train": 1.0}})))
     with pytest.raises(train_rm.TrainRMError, match="eval set no-test:test is empty"):
-        train_rm.run(wh, "no-test", SMOKE)
+        evaluate.run(wh, evaluate.TrainRMConfig(release="no-test", **SMOKE))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from curate import release
 from curate.cli import app
+from curate.release import ReleaseConfig
 from curate.release.policy import ReleasePolicy
 from curate.warehouse import Warehouse
 
@@ -35,8 +36,8 @@ def tiny(tmp_path_factory) -> Warehouse:
     wh = Warehouse.init(tmp / "wh")
     run_ingest(wh, write_jsonl(tmp / "s1.jsonl", S1), detect_language=False)
     run_ingest(wh, write_jsonl(tmp / "s2.jsonl", S2), detect_language=False)
-    release.run(wh, "r", ReleasePolicy(splits={"train": 1.0}))
-    release.run(wh, "r2", ReleasePolicy(splits={"train": 1.0}, languages=["en"]), parent="r")
+    release.run(wh, ReleaseConfig(name="r", policy=ReleasePolicy(splits={"train": 1.0})))
+    release.run(wh, ReleaseConfig(name="r2", parent="r", policy=ReleasePolicy(splits={"train": 1.0}, languages=["en"])))
     return wh
 
 

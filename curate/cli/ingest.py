@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from curate import ingest as ingest_stage
-from curate.ingest import sources
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section, parse_column_map
 from curate.errors import NoValidRows
+from curate.ingest import sources
 from curate.warehouse import Warehouse
+from schemas import RAW_ROWS, Outcome
 
 stats_section("ingest_summary", "rows by source and outcome")
 stats_section("pairs_by_source", "pairs by source")
@@ -59,23 +59,26 @@ def ingest(
 
 def _print_ingest(wh: Warehouse, result, show_rejects: int) -> None:
     out = result.outcomes
+    rejected = out[Outcome.REJECTED]
     console.print(
-        f"[bold]{result.rows_in}[/] rows = [green]{out['accepted']} accepted[/] + {out['duplicate']} duplicate "
-        f"+ [yellow]{out['conflict']} conflict[/] + [red]{out['rejected']} rejected[/]; "
+        f"[bold]{result.rows_in}[/] rows = [green]{out[Outcome.ACCEPTED]} accepted[/] + {out[Outcome.DUPLICATE]} duplicate "
+        f"+ [yellow]{out[Outcome.CONFLICT]} conflict[/] + [red]{rejected} rejected[/]; "
         f"{result.rows_written} new pairs; snapshot {result.snapshot_id}, run {result.run_id}"
     )
     with wh.connect(read_only=True, views=False) as con:
         files = con.execute(
-            "SELECT source_file, any_value(adapter), count(*), count(*) FILTER (outcome = 'rejected') "
-            "FROM raw_rows WHERE run_id = ? GROUP BY source_file ORDER BY source_file", [result.run_id]
+            f"SELECT source_file, any_value(adapter), count(*), count(*) FILTER (outcome = '{Outcome.REJECTED}') "
+            f"FROM {RAW_ROWS.name} WHERE run_id = ? GROUP BY source_file ORDER BY source_file", [result.run_id]
         ).fetchall()
         rejects = con.execute(
-            "SELECT source_file, source_row, reason, detail FROM raw_rows WHERE run_id = ? AND outcome = 'rejected' "
-            "ORDER BY source_file, source_row LIMIT ?", [result.run_id, show_rejects]
+            f"SELECT source_file, source_row, reason, detail FROM {RAW_ROWS.name} "
+            f"WHERE run_id = ? AND outcome = '{Outcome.REJECTED}' ORDER BY source_file, source_row LIMIT ?",
+            [result.run_id, show_rejects],
         ).fetchall()
     if len(files) > 1:
         print_table(["file", "format", "rows", "rejected"], files)
     if rejects:
-        print_table(["file", "row", "reason", "detail"], rejects, title="rejected rows (kept in raw_rows)")
-        if out["rejected"] > len(rejects):
-            console.print(f"... and {out['rejected'] - len(rejects)} more: curate sql \"select * from raw_rows where run_id = '{result.run_id}' and outcome = 'rejected'\"")
+        print_table(["file", "row", "reason", "detail"], rejects, title=f"rejected rows (kept in {RAW_ROWS.name})")
+        if rejected > len(rejects):
+            console.print(f"... and {rejected - len(rejects)} more: curate sql \"select * from {RAW_ROWS.name} "
+                          f"where run_id = '{result.run_id}' and outcome = '{Outcome.REJECTED}'\"")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,6 +16,8 @@ from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cl
 from curate.config import load_section
 from curate.errors import ConfigError
 from curate.warehouse import Warehouse
+from schemas import JUDGMENTS
+from schemas.vocab import JudgmentStatus
 
 stats_section("judge_quality", "judge quality: position consistency, ties, agreement with the labels (accuracy, kappa), length bias")
 stats_section("judge_probe_summary", "judge robustness probe (master keys): how often a non-answer wins")
@@ -75,7 +76,7 @@ def judge(
         else:
             report = probe_stage.run(wh, cfg, progress=advance)
             result = report.result
-    counts = _counts(wh, result.run_id)
+    counts = result.details
     if probe is None:
         _print_judge(wh, result, counts)
     else:
@@ -83,7 +84,7 @@ def judge(
     _print_usage(counts, embedded=not cfg.base_url)
     if counts.get("stopped_by"):
         raise judge_stage.LimitReached(
-            f"stopped by {counts['stopped_by']} before all work was sent: {counts['outcomes']['skipped']} order(s) "
+            f"stopped by {counts['stopped_by']} before all work was sent: {result.outcomes[JudgmentStatus.SKIPPED]} order(s) "
             "not judged; they are judged by the next run", run_id=result.run_id)
 
 
@@ -141,24 +142,19 @@ class _Bar:
         self.bar.__exit__(*exc)
 
 
-def _counts(wh: Warehouse, run_id: str) -> dict:
-    with wh.connect(read_only=True, views=False) as con:
-        row = con.execute("SELECT counts FROM runs WHERE run_id = ?", [run_id]).fetchone()
-    return json.loads(row[0]) if row else {}
-
-
 def _print_judge(wh: Warehouse, result, counts: dict) -> None:
     out = counts["outcomes"]
     verdicts = ", ".join(f"{k} {v}" for k, v in sorted(counts["verdicts"].items())) or "none"
     console.print(
         f"[bold]{counts['pairs']}[/] pairs selected: [bold]{counts['judgments']}[/] judgments written "
-        f"([green]{out['ok']} ok[/], [yellow]{out['unparseable']} unparseable[/], [red]{out['failed']} failed[/]), "
-        f"{counts['already_judged']} order(s) already judged, {out['skipped']} stopped by a limit; verdicts: {verdicts}"
+        f"([green]{out[JudgmentStatus.OK]} ok[/], [yellow]{out[JudgmentStatus.UNPARSEABLE]} unparseable[/], "
+        f"[red]{out[JudgmentStatus.FAILED]} failed[/]), {counts['already_judged']} order(s) already judged, "
+        f"{out[JudgmentStatus.SKIPPED]} stopped by a limit; verdicts: {verdicts}"
     )
     with wh.connect(read_only=True) as con:
         consistent, both = con.execute(
             "SELECT count(*) FILTER (consistent), count(*) FILTER (both_orders) FROM judge_pair_verdicts "
-            "WHERE pair_id IN (SELECT pair_id FROM judgments WHERE run_id = ?)", [result.run_id]).fetchone()
+            f"WHERE pair_id IN (SELECT pair_id FROM {JUDGMENTS.name} WHERE run_id = ?)", [result.run_id]).fetchone()
         relation = con.sql(
             "SELECT * EXCLUDE (judge, source) FROM judge_quality WHERE judge = $judge AND template LIKE '%@' || left($hash, 8) "
             "AND source = '*'",

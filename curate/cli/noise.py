@@ -26,7 +26,7 @@ def noise(
     """Score how likely each pair's label is wrong (reward-model ensemble, peer review, confident learning, judge, fused).
 
     Texts without embeddings are embedded first (the ``embed`` section of --config picks the model).
-    Each method's scores replace its earlier ones; decisions are left to releases."""
+    Each run appends its scores (noise_scores_latest holds each method's latest); decisions are left to releases."""
     embed_cfg = load_section(config, embed_stage.STAGE, embed_stage.EmbedConfig)
     cfg = load_section(config, noise_stage.STAGE, noise_stage.NoiseConfig, methods=method)
     if "embedding" not in cfg.model_fields_set:
@@ -41,7 +41,7 @@ def noise(
         result = noise_stage.run(wh, cfg, progress=lambda what: bar.update(step, description=what))
     console.print(
         f"embeddings: {embedded.outcomes['embedded']} embedded, {embedded.outcomes['cached']} cached; "
-        f"noise: [bold]{result.rows_in}[/] pairs scored by {', '.join(m.removesuffix('_rows') for m in result.outcomes)}; "
+        f"noise: [bold]{result.rows_in}[/] pairs scored by {', '.join(result.details['methods'])}; "
         f"snapshot {result.snapshot_id}, run {result.run_id}"
     )
     with wh.connect(read_only=True) as con:

@@ -16,7 +16,9 @@ from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cl
 from curate.config import load_section
 from curate.warehouse import Warehouse
 
-stats_section("rm_eval_compare", "reward models by release (held-out pairwise accuracy)")
+RM_EVAL_COMPARE = "rm_eval_compare"  # the view of reward models side by side (warehouse/views/rm_eval_compare.sql)
+
+stats_section(RM_EVAL_COMPARE, "reward models by release (held-out pairwise accuracy)")
 
 
 def _spinner(text: str) -> Progress:
@@ -113,16 +115,17 @@ def train_rm(
     config: ConfigOpt = None,
 ) -> None:
     """Train a reward model (TRL RewardTrainer) on a release and record its held-out pairwise accuracy in rm_evals."""
-    from curate.evaluate import train_rm as train_stage
+    from curate import evaluate
 
-    cfg = load_section(config, train_stage.STAGE, train_stage.TrainRMConfig, eval_on=eval_on, max_train_pairs=max_train_pairs,
-                       max_eval_pairs=max_eval_pairs, epochs=epochs, max_length=max_length, base_model=base_model)
+    cfg = load_section(config, evaluate.STAGE, evaluate.TrainRMConfig, release=name, eval_on=eval_on,
+                       max_train_pairs=max_train_pairs, max_eval_pairs=max_eval_pairs, epochs=epochs, max_length=max_length,
+                       base_model=base_model)
     wh = Warehouse.open(warehouse)
     with _spinner(f"training a reward model on {name}"):
-        result = train_stage.run(wh, name, cfg)
+        result = evaluate.run(wh, cfg)
     with wh.connect(read_only=True) as con:
-        cursor = con.execute("SELECT eval_set, release, device, train_pairs, eval_pairs, accuracy, vs_best, train_seconds "
-                             "FROM rm_eval_compare WHERE eval_set = (SELECT eval_set FROM rm_evals WHERE run_id = ?)", [result.run_id])
+        cursor = con.execute(f"SELECT eval_set, release, device, train_pairs, eval_pairs, accuracy, vs_best, train_seconds "
+                             f"FROM {RM_EVAL_COMPARE} WHERE eval_set = ?", [result.details["eval_set"]])
         columns, rows = [d[0] for d in cursor.description], cursor.fetchall()
     console.print(f"train-rm {name}: {result.outcomes['train_pairs']} train pairs, {result.outcomes['eval_pairs']} held-out "
                   f"pairs; run {result.run_id}, snapshot {result.snapshot_id}")

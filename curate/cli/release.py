@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate.release import export as export_stage
 from curate import release as release_stage
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section
 from curate.errors import ConfigError
+from curate.release import export as export_stage
 from curate.warehouse import Warehouse
+from schemas.vocab import Decision
 
 stats_section("pairs_by_source_language", "pairs by source and language")
 stats_section("label_stats", "labels, ties and strengths")
@@ -40,17 +41,18 @@ def release(
     """Materialize an immutable release: keep, flip or drop every pair by the policy, split by prompt."""
     if policy is not None and config is not None:
         raise ConfigError("give the policy either as --policy FILE or as the release section of --config, not both")
-    cfg = (load_section(config, release_stage.STAGE, release_stage.ReleasePolicy) if config is not None
-           else release_stage.load_policy(policy))
+    chosen = (load_section(config, release_stage.STAGE, release_stage.ReleasePolicy) if config is not None
+              else release_stage.load_policy(policy))
+    cfg = release_stage.ReleaseConfig(name=name, parent=parent, policy=chosen)
     wh = Warehouse.open(warehouse)
     with _spinner(f"releasing {name}"):
-        result = release_stage.run(wh, name, cfg, parent=parent)
-    info = release_stage.get(wh, name)
-    counts = info.counts
+        result = release_stage.run(wh, cfg)
+    counts = result.details
+    decisions = counts["decisions"]
     console.print(
-        f"release [bold]{name}[/]: {counts['rows']} pairs read at snapshot {info.snapshot_id} -> "
-        f"[green]{counts['decisions']['keep']} keep[/], [yellow]{counts['decisions']['flip']} flip[/], "
-        f"[red]{counts['decisions']['drop']} drop[/]; policy {info.policy_hash}; committed as snapshot {result.snapshot_id}"
+        f"release [bold]{name}[/]: {counts['rows']} pairs read at snapshot {counts['snapshot_id']} -> "
+        f"[green]{decisions[Decision.KEEP]} keep[/], [yellow]{decisions[Decision.FLIP]} flip[/], "
+        f"[red]{decisions[Decision.DROP]} drop[/]; policy {chosen.hash}; committed as snapshot {result.snapshot_id}"
     )
     reasons = sorted(counts["decision_reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
     print_table(["decision", "reason", "pairs"], [(*k.split(":", 1), v) for k, v in reasons], title="decisions")
@@ -89,11 +91,14 @@ def export(
 ) -> None:
     """Write a release as trainer-ready files, one per split (flips swapped, drops left out)."""
     wh = Warehouse.open(warehouse)
+    cfg = release_stage.ExportConfig(release=name, format=format, out_dir=str(out), overwrite=overwrite)
     with _spinner(f"exporting {name} as {format}"):
-        result = export_stage.run(wh, name, format, out, overwrite=overwrite)
-    console.print(str(result))
-    print_table(["split", "rows", "files"], [(split, result.rows[split], "\n".join(str(p.relative_to(result.out_dir)) for p in paths))
-                                             for split, paths in result.split_files.items()])
+        exported = export_stage.run(wh, cfg).details
+    out_dir, files, rows = Path(exported["out_dir"]), exported["files"], exported["rows"]
+    counts = ", ".join(f"{k}={v}" for k, v in rows.items())
+    console.print(f"export {name} as {format} to {out_dir}: {sum(map(len, files.values()))} files ({counts})")
+    print_table(["split", "rows", "files"], [(split, rows[split], "\n".join(str(Path(p).relative_to(out_dir)) for p in paths))
+                                             for split, paths in files.items()])
     if format == "openrlhf":
-        console.print(f"[dim]openrlhf.cli.train_rm --dataset {result.out_dir}/train.jsonl --prompt_key prompt "
+        console.print(f"[dim]openrlhf.cli.train_rm --dataset {out_dir}/train.jsonl --prompt_key prompt "
                       "--chosen_key chosen --rejected_key rejected --apply_chat_template --margin_loss[/]")

@@ -12,7 +12,7 @@ import typer
 
 from curate.cli._app import STATS_SECTIONS, AtOpt, WarehouseOpt, app, console, fails_cleanly, print_table
 from curate.errors import CurateError, ReadOnlyViolation
-from curate.warehouse import Warehouse, view_names
+from curate.warehouse import LAKE, Warehouse, relations, view_names
 
 READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -72,9 +72,9 @@ def stats(warehouse: WarehouseOpt = None, at: AtOpt = None) -> None:
     """Every stage's summary views: ingest outcomes, languages, lengths, conflicts, judges, noise, releases."""
     wh = Warehouse.open(warehouse)
     with wh.connect(read_only=True, at=at) as con:
-        snapshot = con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()[0]
+        snapshot = con.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()[0]
         console.print(f"[bold]{wh.path}[/] at snapshot {at if at is not None else snapshot}")
-        present = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+        present = relations(con)
         for view, title in STATS_SECTIONS:
             if view in present:  # an old snapshot may predate a stage's tables
                 relation = con.sql(f"SELECT * FROM {view}")

@@ -24,8 +24,8 @@ from pathlib import Path
 import orjson
 
 from curate import ids
-from curate.ingest import language
-from curate.ingest import sources
+from curate.errors import NoValidRows
+from curate.ingest import language, sources
 from curate.ingest.adapters import (
     Adapter,
     Candidate,
@@ -36,11 +36,10 @@ from curate.ingest.adapters import (
     get_adapter,
     pair_by_score,
 )
-from curate.errors import NoValidRows
 from curate.ingest.config import IngestConfig
-from curate.stage import StageResult, new_run_id, utcnow
-from curate.warehouse import Transaction, Warehouse, retry_on_conflict
-from schemas import CONFLICTS, PAIRS, RAW_ROWS, RUNS, ConflictKind, Outcome, PairKind, RejectReason
+from curate.stage import Counts, StageResult, StageRun
+from curate.warehouse import Transaction, Warehouse
+from schemas import CONFLICTS, PAIRS, RAW_ROWS, ConflictKind, Outcome, PairKind, RejectReason
 
 STAGE = "ingest"
 _TIE = ""  # label of a tie in the known-labels map (a real label is the chosen response's hash)
@@ -70,49 +69,33 @@ class _Row:
 
 
 def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None = None) -> StageResult:
-    """Ingest ``cfg.source`` into the warehouse as one snapshot."""
-    started = utcnow()
-    run_id = new_run_id(STAGE)
+    """Ingest ``cfg.source`` into the warehouse as one snapshot. When every row is rejected, the rejects
+    are still committed (``raw_rows`` says why) and ``NoValidRows`` is raised with the result attached."""
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
     files = sources.resolve(cfg.source, exclude=wh.path)
     forced = get_adapter(cfg.format) if cfg.format else None
 
-    def once() -> dict:
+    def write(tx: Transaction) -> Counts:
         tally: Counter = Counter()
-        with wh.transaction(run_id, f"ingest {cfg.source} run={run_id}") as tx:
-            writer = _Writer(tx, started)
-            languages: dict[str, str] = {}
-            known = dict(tx.execute("SELECT pair_id, CASE WHEN tie THEN '' ELSE chosen_hash END FROM pairs").fetchall())
-            for source_file in files:
-                rows = _rows(source_file, cfg, forced)
-                while batch := list(islice(rows, cfg.batch_rows)):
-                    _resolve(batch, known)
-                    if cfg.detect_language:
-                        _detect_languages(batch, languages)
-                    writer.write(batch, _source_name(cfg, source_file), tally)
-                    if progress:
-                        progress(len(batch))
-            counts = _counts(tally)
-            tx.record_run(STAGE, started, cfg.model_dump_json(), counts)
-        return counts
+        writer = _Writer(tx, stage_run.started_at)
+        languages: dict[str, str] = {}
+        known = dict(tx.execute(f"SELECT pair_id, CASE WHEN tie THEN '{_TIE}' ELSE chosen_hash END FROM {PAIRS.name}").fetchall())
+        for source_file in files:
+            rows = _rows(source_file, cfg, forced)
+            while batch := list(islice(rows, cfg.batch_rows)):
+                _resolve(batch, known)
+                if cfg.detect_language:
+                    _detect_languages(batch, languages)
+                writer.write(batch, _source_name(cfg, source_file), tally)
+                if progress:
+                    progress(len(batch))
+        return _counts(tally)
 
     with _fewer_gc_passes():
-        counts = retry_on_conflict(once)
-    result = StageResult(
-        stage=STAGE,
-        run_id=run_id,
-        started_at=started,
-        finished_at=utcnow(),
-        rows_in=counts["rows_in"],
-        rows_written=counts["pairs_written"],
-        snapshot_id=wh.snapshot_of(run_id),
-        tables_written=(PAIRS.name, RAW_ROWS.name, CONFLICTS.name, RUNS.name),
-        outcomes=counts["outcomes"],
-        dropped=counts["rejected"],
-        error_count=counts["outcomes"][Outcome.REJECTED],
-    )
-    if counts["rows_in"] == counts["outcomes"][Outcome.REJECTED]:
-        reasons = ", ".join(f"{k}={v}" for k, v in counts["rejected"].items()) or "no rows found"
-        error = NoValidRows(f"no valid row in {cfg.source}: {reasons}; see raw_rows", run_id=run_id)
+        result = stage_run.commit(wh, write, message=f"ingest {cfg.source}")
+    if result.rows_in == result.outcomes[Outcome.REJECTED]:
+        reasons = ", ".join(f"{k}={v}" for k, v in result.dropped.items()) or "no rows found"
+        error = NoValidRows(f"no valid row in {cfg.source}: {reasons}; see {RAW_ROWS.name}", run_id=result.run_id)
         error.result = result
         raise error
     return result
@@ -130,10 +113,12 @@ def _fewer_gc_passes() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-def _counts(tally: Counter) -> dict:
+def _counts(tally: Counter) -> Counts:
+    """Every row has one outcome; a rejected row's reason is counted as dropped (and as an error)."""
     outcomes = {o.value: tally[o] for o in Outcome}
     rejected = {k.removeprefix("reason:"): v for k, v in sorted(tally.items()) if str(k).startswith("reason:")}
-    return {"rows_in": sum(outcomes.values()), "outcomes": outcomes, "rejected": rejected, "pairs_written": tally["pairs"]}
+    return Counts(rows_in=sum(outcomes.values()), rows_written=tally["pairs"], dropped=rejected,
+                  error_count=outcomes[Outcome.REJECTED], outcomes=outcomes)
 
 
 def _source_name(cfg: IngestConfig, source_file: sources.SourceFile) -> str:

@@ -26,18 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from curate.judge.parse import VERDICT_SCHEMA, Verdict, parse_verdict, verdict_probability
+from curate.judge.parse import VERDICT_SCHEMA, ParsedVerdict, parse_verdict, verdict_probability
 from curate.judge.prompt import JudgeTemplate
 from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, endpoint_identity
-from curate.stage import StageResult, utcnow
-from curate.warehouse import Warehouse, retry_on_conflict
-from schemas import JUDGMENTS, RUNS
+from curate.stage import Counts, utcnow
+from curate.warehouse import Warehouse
+from schemas import JUDGMENTS
+from schemas.vocab import FINAL_JUDGMENT_STATUSES, JudgmentStatus, Position, RequestStatus, Verdict
 
 if TYPE_CHECKING:
     from curate.judge.config import JudgeConfig
-
-FINAL_STATUSES = ("ok", "unparseable")
-"""Statuses that count as done: a re-run skips them (an unparseable answer is cached, so it would repeat)."""
 
 Progress = Callable[[int, int], None]
 """Called with (requests finished, requests planned); the plan grows when answers are re-asked."""
@@ -66,10 +64,10 @@ class _Work:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    status: str | None = None
+    status: JudgmentStatus | None = None
     error: str | None = None
     last: ChatResult | None = None
-    verdict: Verdict | None = None
+    verdict: ParsedVerdict | None = None
     answers: list[str | None] = field(default_factory=list)
 
 
@@ -131,9 +129,9 @@ def _done_keys(wh: Warehouse, *, judge: str, template_hash: str, attribute: str,
         return set()
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(
-            "SELECT DISTINCT pair_id, swapped, sample FROM judgments WHERE judge = ? AND template_hash = ? AND attribute = ? "
-            "AND status IN ('ok', 'unparseable') AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
-            [judge, template_hash, attribute, pair_ids],
+            f"SELECT DISTINCT pair_id, swapped, sample FROM {JUDGMENTS.name} WHERE judge = ? AND template_hash = ? "
+            "AND attribute = ? AND status IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
+            [judge, template_hash, attribute, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
         ).fetchall()
     return {(r[0], bool(r[1]), int(r[2])) for r in rows}
 
@@ -147,12 +145,11 @@ def execute(
     template_label: str,
     run_id: str,
     progress: Progress | None = None,
-) -> tuple[list[dict], dict]:
+) -> tuple[list[dict], Counts]:
     """Judge ``items`` in both orders and ``cfg.samples`` samples, skipping what this judge version already
     judged; the ``judgments`` rows and the run's counts. The endpoint (or the embedded server) is only
-    started when there is something to send."""
-    planned = _planned_endpoint(cfg)
-    judge = LLMClient(wh, planned, _limits(cfg), run_id=run_id).judge_identity()
+    started, and the one LLM client built, when there is something to send."""
+    judge = _planned_endpoint(cfg).identity()
     skip = set() if cfg.rejudge else _done_keys(wh, judge=judge, template_hash=template.hash,
                                                  attribute=template.attribute, pair_ids=[i.pair_id for i in items])
     work = [
@@ -168,7 +165,7 @@ def execute(
             _judge(client, work, cfg=cfg, template=template, progress=progress)
         usage = client.usage
     rows = [_row(state, template=template, template_label=template_label, judge=judge, run_id=run_id)
-            for state in work if state.status != "skipped"]
+            for state in work if state.status != JudgmentStatus.SKIPPED]
     counts = _counts(items=len(items), already_judged=len(items) * 2 * cfg.samples - len(work), work=work, rows=rows,
                      usage=usage, judge=judge, template_hash=template.hash)
     return rows, counts
@@ -193,68 +190,53 @@ def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: 
         pending = []
         for result in client.complete(requests, on_result=advance):
             state = work[result.request.tag]
-            if result.status == "skipped":
-                state.status = "skipped"
+            if result.status == RequestStatus.SKIPPED:
+                state.status = JudgmentStatus.SKIPPED
                 continue
             _account(state, result)
-            if result.status != "ok":
-                state.status, state.error = "failed", result.error or "request failed"
+            if result.status != RequestStatus.OK:
+                state.status, state.error = JudgmentStatus.FAILED, result.error or "request failed"
             elif (verdict := parse_verdict(result.text)) is not None:
-                state.status, state.verdict = "ok", verdict
+                state.status, state.verdict = JudgmentStatus.OK, verdict
             elif attempt <= cfg.max_parse_retries:
                 pending.append(result.request.tag)
             else:
-                state.status = "unparseable"
+                state.status = JudgmentStatus.UNPARSEABLE
                 state.error = f"no verdict in {state.attempts} answer(s); raw text in llm_requests"
         planned += len(pending)
         attempt += 1
 
 
 def _counts(*, items: int, already_judged: int, work: list[_Work], rows: list[dict], usage: Usage, judge: str,
-            template_hash: str) -> dict:
-    """What ``runs.counts`` keeps for a judge run: verdict outcomes and the LLM usage behind them."""
+            template_hash: str) -> Counts:
+    """The run's counts: pairs in, judgments written, outcomes per status, and in ``details`` (what
+    ``runs.counts`` keeps and the CLI prints) the verdicts and the LLM usage behind them."""
     statuses = Counter(state.status for state in work)
-    return {
-        "judge": judge,
-        "template_hash": template_hash,
-        "pairs": items,
-        "judgments": len(rows),
-        "already_judged": already_judged,
-        "outcomes": {status: statuses[status] for status in ("ok", "unparseable", "failed", "skipped")},
-        "verdicts": dict(Counter(r["verdict"] for r in rows if r["verdict"])),
-        "requests_sent": usage.requests_sent,
-        "cache_hits": usage.cache_hits,
-        "requests_failed": usage.failed,
-        "retries": usage.retries,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": usage.cost_usd,
-        "stopped_by": usage.stopped_by,
-    }
-
-
-def write_run(wh: Warehouse, stage: str, *, run_id: str, started, cfg: JudgeConfig, rows: list[dict], counts: dict) -> StageResult:
-    """Append the rows and the run record as one snapshot; the StageResult of the run."""
-
-    def once() -> None:
-        with wh.transaction(run_id, f"{stage} {len(rows)} judgments run={run_id}") as tx:
-            tx.append(JUDGMENTS, rows)
-            tx.record_run(stage, started, cfg.model_dump_json(), counts)
-
-    retry_on_conflict(once)
-    outcomes = counts["outcomes"]
-    return StageResult(
-        stage=stage,
-        run_id=run_id,
-        started_at=started,
-        finished_at=utcnow(),
-        rows_in=counts["pairs"],
+    outcomes = {status.value: statuses[status] for status in JudgmentStatus}
+    skipped = outcomes[JudgmentStatus.SKIPPED]
+    return Counts(
+        rows_in=items,
         rows_written=len(rows),
-        snapshot_id=wh.snapshot_of(run_id),
-        tables_written=(JUDGMENTS.name, RUNS.name),
+        dropped={"skipped_by_limit": skipped} if skipped else {},
+        error_count=outcomes[JudgmentStatus.UNPARSEABLE] + outcomes[JudgmentStatus.FAILED],
         outcomes=outcomes,
-        dropped={"skipped_by_limit": outcomes["skipped"]} if outcomes["skipped"] else {},
-        error_count=outcomes["unparseable"] + outcomes["failed"],
+        details={
+            "judge": judge,
+            "template_hash": template_hash,
+            "pairs": items,
+            "judgments": len(rows),
+            "already_judged": already_judged,
+            "outcomes": outcomes,
+            "verdicts": {str(k): v for k, v in Counter(r["verdict"] for r in rows if r["verdict"]).items()},
+            "requests_sent": usage.requests_sent,
+            "cache_hits": usage.cache_hits,
+            "requests_failed": usage.failed,
+            "retries": usage.retries,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cost_usd": usage.cost_usd,
+            "stopped_by": usage.stopped_by,
+        },
     )
 
 
@@ -305,10 +287,10 @@ def _row(state: _Work, *, template: JudgeTemplate, template_label: str, judge: s
     }
 
 
-def _verdict(winner: str | None, swapped: bool) -> str | None:
+def _verdict(winner: Position | None, swapped: bool) -> Verdict | None:
     """The position picked, mapped back to the pair: chosen is A unless swapped."""
     if winner is None:
         return None
-    if winner == "tie":
-        return "tie"
-    return "chosen" if (winner == "A") != swapped else "rejected"
+    if winner == Position.TIE:
+        return Verdict.TIE
+    return Verdict.CHOSEN if (winner == Position.A) != swapped else Verdict.REJECTED

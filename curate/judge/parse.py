@@ -17,12 +17,12 @@ import math
 import re
 from dataclasses import dataclass
 
-WINNERS = ("A", "B", "tie")
+from schemas.vocab import Position
 
 VERDICT_SCHEMA: dict = {
     "type": "object",
     "properties": {
-        "winner": {"type": "string", "enum": list(WINNERS)},
+        "winner": {"type": "string", "enum": [position.value for position in Position]},
         "confidence": {"type": "number"},
         "rationale": {"type": "string"},
     },
@@ -47,16 +47,16 @@ _BARE = re.compile(r"^\W*(?:response\s+)?(A|B|tie)\W*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ParsedVerdict:
     """A parsed answer: the position picked, the stated confidence (0..1) and the rationale."""
 
-    winner: str
+    winner: Position
     confidence: float | None
     rationale: str | None
     method: str  # json, json_fragment or phrase: how it was read
 
 
-def parse_verdict(text: str | None) -> Verdict | None:
+def parse_verdict(text: str | None) -> ParsedVerdict | None:
     """The verdict in ``text``, or None when there is none or it is ambiguous."""
     if not text or not text.strip():
         return None
@@ -66,18 +66,13 @@ def parse_verdict(text: str | None) -> Verdict | None:
             return verdict
     fragments = {_winner(m) for m in _WINNER_FRAGMENT.findall(text)} - {None}
     if len(fragments) == 1:
-        return Verdict(fragments.pop(), None, None, "json_fragment")
+        return ParsedVerdict(fragments.pop(), None, None, "json_fragment")
     if len(fragments) > 1:
         return None
     return _from_phrases(text)
 
 
-def normalize_winner(value: object) -> str | None:
-    """``"A"``, ``"Response B"``, ``"[[A]]"``, ``"Tie"``, ``"equal"`` ... -> A, B or tie; anything else None."""
-    return _winner(value)
-
-
-def verdict_probability(logprobs: list[dict] | None, text: str | None, winner: str) -> float | None:
+def verdict_probability(logprobs: list[dict] | None, text: str | None, winner: Position) -> float | None:
     """P(winner) among A/B/tie at the token that carries the winner in the JSON answer.
 
     The token whose span covers the first character of the ``"winner"`` value
@@ -105,7 +100,7 @@ def _winner_value_offset(text: str) -> int | None:
     return match.end() if match else None
 
 
-def _softmax_share(token: dict, winner: str) -> float | None:
+def _softmax_share(token: dict, winner: Position) -> float | None:
     mass: dict[str, float] = {}
     candidates = list(token.get("top_logprobs") or [])
     if not any(c.get("token") == token.get("token") for c in candidates):
@@ -122,15 +117,15 @@ def _softmax_share(token: dict, winner: str) -> float | None:
     return mass[winner] / total
 
 
-def _token_label(token: str) -> str | None:
+def _token_label(token: str) -> Position | None:
     """The verdict a single token starts: ``A``, ``B``, or a prefix of ``tie``."""
     core = token.strip().strip('"').strip().lower()
     if core == "a":
-        return "A"
+        return Position.A
     if core == "b":
-        return "B"
-    if core and "tie".startswith(core):
-        return "tie"
+        return Position.B
+    if core and Position.TIE.startswith(core):
+        return Position.TIE
     return None
 
 
@@ -178,40 +173,41 @@ def _balanced_end(text: str, start: int) -> int | None:
     return None
 
 
-def _from_object(obj: dict) -> Verdict | None:
+def _from_object(obj: dict) -> ParsedVerdict | None:
     lowered = {str(k).lower(): v for k, v in obj.items()}
     winner = next((_winner(lowered[k]) for k in _WINNER_KEYS if k in lowered), None)
     if winner is None:
         return None
     confidence = next((_confidence(lowered[k]) for k in _CONFIDENCE_KEYS if k in lowered), None)
     rationale = next((str(lowered[k]) for k in _RATIONALE_KEYS if isinstance(lowered.get(k), str)), None)
-    return Verdict(winner, confidence, rationale, "json")
+    return ParsedVerdict(winner, confidence, rationale, "json")
 
 
-def _from_phrases(text: str) -> Verdict | None:
+def _from_phrases(text: str) -> ParsedVerdict | None:
     bare = _BARE.match(text.strip())
     if bare:
-        return Verdict(_winner(bare.group(1)), None, None, "phrase")
+        return ParsedVerdict(_winner(bare.group(1)), None, None, "phrase")
     for pattern in _PHRASES:
         found = {_winner(next(g for g in m.groups() if g)) for m in pattern.finditer(text)}
         if len(found) == 1:
-            return Verdict(found.pop(), None, None, "phrase")
+            return ParsedVerdict(found.pop(), None, None, "phrase")
         if len(found) > 1:
             return None
     return None
 
 
-def _winner(value: object) -> str | None:
+def _winner(value: object) -> Position | None:
+    """``"A"``, ``"Response B"``, ``"[[A]]"``, ``"Tie"``, ``"equal"`` ... -> A, B or tie; anything else None."""
     if not isinstance(value, str):
         return None
     core = re.sub(r"[\[\]\(\)\"'*.:!\s]+", " ", value).strip().lower()
     core = re.sub(r"^(?:response|assistant|option|answer|output)\s+", "", core)
     if core == "a":
-        return "A"
+        return Position.A
     if core == "b":
-        return "B"
-    if core in ("tie", "equal", "draw", "both", "neither", "same"):
-        return "tie"
+        return Position.B
+    if core in (Position.TIE, "equal", "draw", "both", "neither", "same"):
+        return Position.TIE
     return None
 
 

@@ -17,18 +17,17 @@ pair. The judge quality views leave them out; ``judge_probe`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
-from importlib.resources import files
 
-import yaml
-
-from curate import ids
+from curate import assets, ids
 from curate.errors import ConfigError
 from curate.judge.config import JudgeConfig
-from curate.judge.pairwise import Item, Progress, execute, write_run
-from curate.stage import StageResult, new_run_id, utcnow
-from curate.warehouse import Warehouse
+from curate.judge.pairwise import Item, Progress, execute
+from curate.stage import Counts, StageResult, StageRun
+from curate.warehouse import Transaction, Warehouse
+from schemas import JUDGMENTS, PAIRS
+from schemas.vocab import JudgmentStatus, Verdict
 
 STAGE = "judge-probe"
 PROBE = "master-keys"
@@ -51,22 +50,29 @@ class ProbeResult:
 @cache
 def master_keys() -> list[dict]:
     """The packaged non-answers: ``[{"key": ":", "language": "symbol"}, ...]``."""
-    return yaml.safe_load((files("curate") / "assets" / "master_keys.yaml").read_text(encoding="utf-8"))["keys"]
+    return assets.load_yaml("assets/master_keys.yaml")["keys"]
 
 
 def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> ProbeResult:
-    """Judge N real responses against each master key, both orders; rows in ``judgments``, rates returned."""
-    started = utcnow()
-    run_id = new_run_id(STAGE)
+    """Judge N real responses against each master key, both orders; rows in ``judgments``, rates returned.
+
+    The judge's stage contract under its own stage name: one snapshot with the ``runs`` row, whose input
+    is ``pairs`` (the ``judgments`` read to skip finished probes are the probe's own output)."""
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
     template = cfg.judge_template()
     keys = _keys(cfg.probe_keys)
     items = _items(wh, cfg.limit or DEFAULT_PAIRS, keys)
     rows, counts = execute(wh, cfg, items, template=template, template_label=f"probe-{PROBE}/{template.name}",
-                           run_id=run_id, progress=progress)
-    counts["probe"] = PROBE
-    result = write_run(wh, STAGE, run_id=run_id, started=started, cfg=cfg, rows=rows, counts=counts)
-    rates = _rates(wh, counts["judge"], template.hash, template.attribute, items)
-    return ProbeResult(result=result, judge=counts["judge"], rates=rates)
+                           run_id=stage_run.run_id, progress=progress)
+    counts = replace(counts, details={**counts.details, "probe": PROBE})
+
+    def write(tx: Transaction) -> Counts:
+        tx.append(JUDGMENTS, rows)
+        return counts
+
+    result = stage_run.commit(wh, write, message=f"{STAGE} {len(rows)} judgments")
+    judge = counts.details["judge"]
+    return ProbeResult(result=result, judge=judge, rates=_rates(wh, judge, template.hash, template.attribute, items))
 
 
 def _keys(selected: list[str] | None) -> list[str]:
@@ -83,7 +89,8 @@ def _items(wh: Warehouse, n: int, keys: list[str]) -> list[Item]:
     """Each of the first ``n`` pairs' chosen response (the real answer) against each key (as the rejected one)."""
     with wh.connect(read_only=True, views=False) as con:
         pairs = con.execute(
-            "SELECT prompt_id, prompt, chosen.content, chosen_hash FROM pairs WHERE NOT tie ORDER BY pair_id LIMIT ?", [n]
+            f"SELECT prompt_id, prompt, chosen.content, chosen_hash FROM {PAIRS.name} WHERE NOT tie ORDER BY pair_id LIMIT ?",
+            [n],
         ).fetchall()
     return [
         Item(pair_id=ids.digest("\x1f".join((PROBE, prompt_id, chosen_hash, ids.content_hash(key)))),
@@ -95,18 +102,19 @@ def _items(wh: Warehouse, n: int, keys: list[str]) -> list[Item]:
 
 def _rates(wh: Warehouse, judge: str, template_hash: str, attribute: str, items: list[Item]) -> list[dict]:
     """False-positive rates over these probes (this run's rows or earlier ones for the same judge version)."""
-    sql = """
+    ok, key_won = f"'{JudgmentStatus.OK}'", f"'{Verdict.REJECTED}'"
+    sql = f"""
         WITH latest AS (
             SELECT pair_id, probe_key, swapped, status, verdict,
-                   row_number() OVER (PARTITION BY pair_id, swapped, sample ORDER BY (status = 'ok') DESC, judged_at DESC) AS pick
-            FROM judgments
+                   row_number() OVER (PARTITION BY pair_id, swapped, sample ORDER BY (status = {ok}) DESC, judged_at DESC) AS pick
+            FROM {JUDGMENTS.name}
             WHERE judge = ? AND template_hash = ? AND attribute = ? AND template LIKE 'probe-%'
               AND pair_id IN (SELECT unnest(?::VARCHAR[]))
         ), probes AS (
             SELECT pair_id, probe_key,
-                   count(DISTINCT swapped) FILTER (status = 'ok') AS ok,
-                   count(DISTINCT swapped) FILTER (status = 'ok' AND verdict = 'rejected') AS key_wins,
-                   count(*) FILTER (status <> 'ok') AS not_ok
+                   count(DISTINCT swapped) FILTER (status = {ok}) AS ok,
+                   count(DISTINCT swapped) FILTER (status = {ok} AND verdict = {key_won}) AS key_wins,
+                   count(*) FILTER (status <> {ok}) AS not_ok
             FROM latest WHERE pick = 1 GROUP BY ALL
         )
         SELECT coalesce(probe_key, '*') AS key,

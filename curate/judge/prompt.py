@@ -20,16 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from string import Template
 
-import yaml
-
-from curate import ids
+from curate import assets, ids
 from curate.errors import ConfigError
 
-TEMPLATES = files("curate") / "templates"
+TEMPLATES = "templates"
+"""Where the packaged templates live, relative to the ``curate`` package (read through ``curate.assets``)."""
 _SECTION = re.compile(r"^--- (system|user|retry) ---$", re.MULTILINE)
 
 
@@ -88,17 +86,18 @@ def load(name: str = "pairwise", *, attribute: str = "overall", rubric: str | No
 @cache
 def attribute_definitions() -> dict[str, dict[str, str]]:
     """Attribute name -> its definition and question, from ``templates/attributes.yaml``."""
-    return yaml.safe_load((TEMPLATES / "attributes.yaml").read_text(encoding="utf-8"))
+    return assets.load_yaml(f"{TEMPLATES}/attributes.yaml")
 
 
 def template_names() -> list[str]:
-    return sorted(p.name.removesuffix(".md") for p in TEMPLATES.iterdir() if p.name.endswith(".md") and p.name != "rubric.md")
+    return sorted(p.name.removesuffix(".md") for p in assets.path(TEMPLATES).iterdir()
+                  if p.name.endswith(".md") and p.name != "rubric.md")
 
 
 def _template_text(name: str) -> str:
-    packaged = TEMPLATES / f"{name}.md"
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
+    packaged = f"{TEMPLATES}/{name}.md"
+    if assets.path(packaged).is_file():
+        return assets.text(packaged)
     path = Path(name)
     if path.is_file():
         return path.read_text(encoding="utf-8")
@@ -121,7 +120,7 @@ def _sections(text: str, name: str) -> dict[str, str]:
 
 @cache
 def _rubric_text() -> str:
-    return (TEMPLATES / "rubric.md").read_text(encoding="utf-8")
+    return assets.text(f"{TEMPLATES}/rubric.md")
 
 
 def _clip(text: str, max_chars: int) -> str:

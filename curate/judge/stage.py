@@ -17,27 +17,35 @@ worth using.
 
 from __future__ import annotations
 
-from curate.judge.config import EMBEDDED_NOTICE, JudgeConfig, LimitReached
-from curate.judge.pairwise import Item, Progress, execute, write_run
-from curate.stage import StageResult, new_run_id, utcnow
-from curate.warehouse import Warehouse
+from curate.judge.config import JudgeConfig
+from curate.judge.pairwise import Item, Progress, execute
+from curate.stage import Counts, StageResult, StageRun
+from curate.warehouse import Transaction, Warehouse
+from schemas import JUDGMENTS, PAIRS
 
 STAGE = "judge"
 
 
 def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> StageResult:
-    """Judge the selected pairs in both orders; one snapshot of ``judgments`` rows plus the run record."""
-    started = utcnow()
-    run_id = new_run_id(STAGE)
+    """Judge the selected pairs in both orders; one snapshot of ``judgments`` rows plus the run record.
+
+    Only ``pairs`` is this run's input: the ``judgments`` it reads to skip finished work are its own output."""
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
     template = cfg.judge_template()
     items = _select(wh, cfg.limit)
-    rows, counts = execute(wh, cfg, items, template=template, template_label=template.name, run_id=run_id, progress=progress)
-    return write_run(wh, STAGE, run_id=run_id, started=started, cfg=cfg, rows=rows, counts=counts)
+    rows, counts = execute(wh, cfg, items, template=template, template_label=template.name, run_id=stage_run.run_id,
+                           progress=progress)
+
+    def write(tx: Transaction) -> Counts:
+        tx.append(JUDGMENTS, rows)
+        return counts
+
+    return stage_run.commit(wh, write, message=f"{STAGE} {len(rows)} judgments")
 
 
 def _select(wh: Warehouse, limit: int | None) -> list[Item]:
     """The first ``limit`` pairs by pair_id: a fixed, source-mixed sample, so the same limit selects the same pairs."""
-    sql = "SELECT pair_id, prompt, chosen.content, rejected.content FROM pairs ORDER BY pair_id"
+    sql = f"SELECT pair_id, prompt, chosen.content, rejected.content FROM {PAIRS.name} ORDER BY pair_id"
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
     return [Item(pair_id=r[0], prompt=[{"role": m["role"], "content": m["content"]} for m in r[1]], chosen=r[2], rejected=r[3])

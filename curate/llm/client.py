@@ -22,22 +22,24 @@ The hot path is small on purpose (a vLLM endpoint answers thousands of
 requests a second): one sha256 per request, one ``write`` per outcome, no
 per-request database work, and the response body is read with orjson rather
 than parsed into pydantic models. The API key is read from the environment
-variable the config names and handed only to the ``openai`` client object.
+variable the config names and handed only to the ``openai`` client object. The
+``openai`` SDK is imported only when requests are actually sent, so importing
+curate, or a run the cache answers whole, never loads it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from types import ModuleType
 from urllib.parse import urlsplit
 
-import httpx
-import openai
 import orjson
 
 from curate.errors import ConfigError
@@ -46,6 +48,7 @@ from curate.llm.store import Answer, Journal, journal_path, logprobs_of, lookup,
 from curate.llm.types import (ChatRequest, ChatResult, EndpointConfig, LimitsConfig, Usage, RequestHasher,
                               endpoint_identity, request_hash)
 from curate.warehouse import Warehouse
+from schemas.vocab import RequestStatus
 
 NO_KEY = "sk-no-key"  # what the openai client gets when the endpoint needs no key
 _MAX_ERROR_CHARS = 500
@@ -96,10 +99,6 @@ class LLMClient:
     def usage(self) -> Usage:
         """Counts so far (a copy)."""
         return replace(self._tally)
-
-    def judge_identity(self) -> str:
-        """Endpoint identity and model, e.g. ``localhost/v1/SmolLM2-135M-Instruct``: no scheme, no key."""
-        return f"{endpoint_identity(self.endpoint.base_url)}/{self.endpoint.model}"
 
     # --- the engine ----------------------------------------------------------------------------
 
@@ -152,13 +151,16 @@ class LLMClient:
                 todo.append(i)
                 continue
             self._tally.cache_hits += 1
-            deliver(i, ChatResult(requests[i], digest, "ok", answer.text, answer.logprobs, answer.prompt_tokens,
+            deliver(i, ChatResult(requests[i], digest, RequestStatus.OK, answer.text, answer.logprobs, answer.prompt_tokens,
                                   answer.completion_tokens, answer.cost_usd, cached=True))
         if todo:
             await self._send_all(todo, requests, keyed, deliver)
         return results  # type: ignore[return-value]
 
     async def _send_all(self, todo: list[int], requests, keyed, deliver) -> None:
+        import httpx  # deferred with openai: only a run that sends requests pays for the SDK
+        import openai
+
         limits = self.limits
         rpm = TokenBucket(limits.requests_per_minute) if limits.requests_per_minute else None
         tpm = TokenBucket(limits.tokens_per_minute) if limits.tokens_per_minute else None
@@ -166,22 +168,25 @@ class LLMClient:
         pending = iter(todo)
         async with openai.AsyncOpenAI(base_url=self.endpoint.base_url, api_key=self._api_key or NO_KEY,
                                       max_retries=0, timeout=limits.timeout_s) as client:
+            post = functools.partial(client.post, "/chat/completions", cast_to=httpx.Response)
 
             async def worker() -> None:
                 for i in pending:
                     digest, payload = keyed[i]
-                    deliver(i, await self._one(client, requests[i], digest, payload, rpm, tpm, pause))
+                    deliver(i, await self._one(post, openai, requests[i], digest, payload, rpm, tpm, pause))
 
             await asyncio.gather(*(worker() for _ in range(min(limits.concurrency, len(todo)))))
 
-    async def _one(self, client: openai.AsyncOpenAI, request: ChatRequest, digest: str, payload: bytes,
-                   rpm: TokenBucket | None, tpm: TokenBucket | None, pause: list[float]) -> ChatResult:
+    async def _one(self, post: Callable[..., Awaitable], sdk: ModuleType, request: ChatRequest, digest: str,
+                   payload: bytes, rpm: TokenBucket | None, tpm: TokenBucket | None, pause: list[float]) -> ChatResult:
+        """Send one request through ``post`` (the SDK client's POST to ``/chat/completions``), retrying what
+        may pass on a second try; ``sdk`` is the ``openai`` module, whose exceptions say which failures those are."""
         est_prompt, est_completion = self._estimate(request)
         est_cost = self._price.cost(est_prompt, est_completion)
         reason = self._stop_reason(est_cost)
         if reason:
             self._tally.skipped += 1
-            return ChatResult(request, digest, "skipped", error=f"not sent: {reason} reached")
+            return ChatResult(request, digest, RequestStatus.SKIPPED, error=f"not sent: {reason} reached")
         self._tally.requests_sent += 1
         self._reserved_usd += est_cost
         if tpm:
@@ -197,26 +202,26 @@ class LLMClient:
             started = time.perf_counter()
             retry_after = None
             try:
-                response = await client.post("/chat/completions", content=body, cast_to=httpx.Response)
+                response = await post(content=body)
                 status = response.status_code
                 content = response.content
                 data = orjson.loads(content)
                 choice = data["choices"][0]
                 text = choice["message"]["content"]
                 break
-            except openai.APIStatusError as exc:
+            except sdk.APIStatusError as exc:
                 status, error = exc.status_code, f"HTTP {exc.status_code}: {exc.message}"
                 retryable = status in RETRYABLE_STATUS or status >= 500
                 retry_after = retry_after_seconds(exc.response.headers)
                 if status == 429 and retry_after:
                     pause[0] = max(pause[0], time.monotonic() + min(retry_after, self.limits.backoff_max_s))
-            except openai.APITimeoutError:
+            except sdk.APITimeoutError:
                 status, error, retryable = None, f"timed out after {self.limits.timeout_s}s", True
-            except openai.APIConnectionError as exc:
+            except sdk.APIConnectionError as exc:
                 status, error, retryable = None, f"connection error: {exc.__cause__ or exc}", True
             except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
                 error, retryable = f"response is not a chat completion ({type(exc).__name__}: {exc})", True
-            except openai.OpenAIError as exc:  # anything else the SDK raises: recorded, not retried
+            except sdk.OpenAIError as exc:  # anything else the SDK raises: recorded, not retried
                 status, error, retryable = None, f"{type(exc).__name__}: {exc}", False
             if not retryable or retries >= self.limits.max_retries:
                 return self._failed(request, digest, payload, status, error, retries, est_cost)
@@ -240,24 +245,24 @@ class LLMClient:
         logprobs = logprobs_of(data)
         # a body with raw newlines would break the journal's one-line records: re-encode it then
         response_json = orjson.Fragment(content) if b"\n" not in content else data
-        self._journal.write(self._record(digest, request, payload, "ok", text=text, response=response_json,
+        self._journal.write(self._record(digest, request, payload, RequestStatus.OK, text=text, response=response_json,
                                          http_status=status, retries=retries, prompt_tokens=prompt_tokens,
                                          completion_tokens=completion_tokens, cost_usd=cost, latency_ms=latency_ms))
         self._answers[digest] = Answer(text, logprobs, prompt_tokens, completion_tokens, cost)
-        return ChatResult(request, digest, "ok", text, logprobs, prompt_tokens, completion_tokens, cost)
+        return ChatResult(request, digest, RequestStatus.OK, text, logprobs, prompt_tokens, completion_tokens, cost)
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _failed(self, request, digest, payload, status, error, retries, est_cost) -> ChatResult:
         self._reserved_usd -= est_cost
         error = self._scrub(error)
-        self._journal.write(self._record(digest, request, payload, "failed", error=error, http_status=status,
+        self._journal.write(self._record(digest, request, payload, RequestStatus.FAILED, error=error, http_status=status,
                                          retries=retries))
         self._failures[digest] += 1
         self._tally.failed += 1
-        return ChatResult(request, digest, "failed", error=error)
+        return ChatResult(request, digest, RequestStatus.FAILED, error=error)
 
-    def _record(self, digest: str, request: ChatRequest, payload: bytes, status: str, **values) -> dict:
+    def _record(self, digest: str, request: ChatRequest, payload: bytes, status: RequestStatus, **values) -> dict:
         return {"request_hash": digest, "endpoint": self._url, "model": self.endpoint.model,
                 "template_hash": request.template_hash, "request": orjson.Fragment(payload), "status": status,
                 "attempt": self._failures[digest] + 1, "run_id": self.run_id,

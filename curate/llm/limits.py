@@ -12,10 +12,10 @@ import email.utils
 import random
 import time
 from functools import lru_cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from curate import assets
 
 RETRYABLE_STATUS = frozenset({408, 429})  # plus every 5xx
 """HTTP statuses worth retrying besides 5xx: request timeout and rate limit. Other 4xx fail at once."""
@@ -36,8 +36,8 @@ class Price(BaseModel):
 @lru_cache(maxsize=1)
 def packaged_prices() -> dict[str, Price]:
     """The price table shipped with curate (``curate/assets/prices.yaml``), keys lower-cased."""
-    text = resources.files("curate").joinpath("assets/prices.yaml").read_text()
-    return {str(k).lower(): Price.model_validate(v) for k, v in (yaml.safe_load(text) or {}).items()}
+    table = assets.load_yaml("assets/prices.yaml") or {}
+    return {str(k).lower(): Price.model_validate(v) for k, v in table.items()}
 
 
 def price_for(model: str, overrides: dict[str, Price] | None = None) -> Price | None:

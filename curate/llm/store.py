@@ -31,17 +31,18 @@ import pyarrow as pa
 from curate.errors import CurateError
 from curate.warehouse import Warehouse, retry_on_conflict
 from schemas import LLM_REQUESTS
+from schemas.vocab import RequestStatus
 
 JOURNAL_DIR = "journal"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _JSON_COLUMNS = ("request", "response")
 _LOOKUP_SQL = f"""
 SELECT request_hash,
-       count(*) FILTER (WHERE status <> 'ok') AS failures,
+       count(*) FILTER (WHERE status <> '{RequestStatus.OK}') AS failures,
        arg_max({{'text': text,
                  'logprobs': CAST(json_extract(response, '$.choices[0].logprobs.content') AS VARCHAR),
                  'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
-                 'cost_usd': cost_usd}}, created_at) FILTER (WHERE status = 'ok') AS answer
+                 'cost_usd': cost_usd}}, created_at) FILTER (WHERE status = '{RequestStatus.OK}') AS answer
 FROM {LLM_REQUESTS.name}
 WHERE request_hash IN (SELECT request_hash FROM _wanted)
 GROUP BY request_hash
@@ -189,7 +190,7 @@ def lookup(wh: Warehouse, hashes: list[str], *, skip: Path | None = None) -> tup
             digest = record["request_hash"]
             if digest not in wanted:
                 continue
-            if record["status"] == "ok":
+            if record["status"] == RequestStatus.OK:
                 answers[digest] = answer_from_record(record)
             else:
                 failures[digest] += 1

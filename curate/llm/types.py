@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import ConfigError
 from curate.llm.limits import Price
+from schemas.vocab import RequestStatus
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -29,6 +30,11 @@ class EndpointConfig(BaseModel):
     base_url: str = Field(description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
     model: str = Field(description="model name sent with each request")
     api_key_env: str | None = Field(None, description="name of the environment variable holding the API key")
+
+    def identity(self) -> str:
+        """Endpoint identity and model, e.g. ``localhost/v1/SmolLM2-135M-Instruct``: no scheme, no key. What
+        a judge is called in ``judgments.judge``; known from the config alone, before any client or server."""
+        return f"{endpoint_identity(self.base_url)}/{self.model}"
 
 
 class LimitsConfig(BaseModel):
@@ -64,7 +70,7 @@ class ChatResult:
 
     request: ChatRequest
     request_hash: str
-    status: str
+    status: RequestStatus
     text: str | None = None
     logprobs: list[dict] | None = None
     prompt_tokens: int = 0

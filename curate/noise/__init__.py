@@ -1,5 +1,8 @@
 """Noise: how likely each pair's label is wrong, by several methods, as evidence rows."""
 
-from curate.noise.stage import METHODS, STAGE, NoiseConfig, refusal_markers, run
+from curate.noise.checks import refusal_markers
+from curate.noise.config import NoiseConfig
+from curate.noise.methods import METHODS
+from curate.noise.stage import STAGE, run
 
 __all__ = ["METHODS", "STAGE", "NoiseConfig", "refusal_markers", "run"]

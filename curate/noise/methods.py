@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.noise import confident as cl
 from curate.noise import rm
+from schemas.vocab import EVIDENCE_METHODS, RM_METHODS, NoiseMethod
 
-RM_METHODS = ("bt", "ensemble", "peer", "confident")
-EVIDENCE_METHODS = ("judge", "human")
-METHODS = (*RM_METHODS, *EVIDENCE_METHODS, "fused")
+METHODS: tuple[NoiseMethod, ...] = (*RM_METHODS, *EVIDENCE_METHODS, NoiseMethod.FUSED)
+"""Every method, in the order they are computed and listed."""
 
 
 class FusionConfig(BaseModel):
@@ -72,10 +72,10 @@ class Scores:
 def score_all(inputs: Inputs, rm_cfg: rm.RMConfig, fusion: FusionConfig, methods: tuple[str, ...] = METHODS) -> dict[str, Scores]:
     """Scores of the requested methods (and of what they depend on; only the requested ones are returned)."""
     wanted = set(methods)
-    if "fused" in wanted:
-        wanted |= {"ensemble", "peer"}
-    if {"peer", "confident"} & wanted:
-        wanted.add("bt")  # its noise-rate estimate sets the peers' drop ratio
+    if NoiseMethod.FUSED in wanted:
+        wanted |= {NoiseMethod.ENSEMBLE, NoiseMethod.PEER}
+    if {NoiseMethod.PEER, NoiseMethod.CONFIDENT} & wanted:
+        wanted.add(NoiseMethod.BT)  # its noise-rate estimate sets the peers' drop ratio
     n = len(inputs.prompt)
     phi_c, phi_r = rm.standardize(rm.features(inputs.prompt, inputs.chosen), rm.features(inputs.prompt, inputs.rejected))
     folds = rm.fold_ids(n, rm_cfg.folds, rm_cfg.seed, inputs.groups)
@@ -83,26 +83,26 @@ def score_all(inputs: Inputs, rm_cfg: rm.RMConfig, fusion: FusionConfig, methods
     weights = (~tie).astype(np.float64)
     out: dict[str, Scores] = {}
 
-    if {"bt", "ensemble"} & wanted:
-        members = max(rm_cfg.members, 2) if "ensemble" in wanted else 1
+    if {NoiseMethod.BT, NoiseMethod.ENSEMBLE} & wanted:
+        members = max(rm_cfg.members, 2) if NoiseMethod.ENSEMBLE in wanted else 1
         margins = rm.cross_fit(phi_c, phi_r, folds=folds, cfg=rm_cfg, members=members, weights=weights)
-        if "bt" in wanted:
-            out["bt"] = _margin_scores(margins[:, :1], tie, folds)
-        if "ensemble" in wanted:
-            out["ensemble"] = _ensemble_scores(margins, tie, folds)
-    if "confident" in wanted:
-        out["confident"] = _confident_scores(out["bt"], inputs.classes, tie)
-    if "peer" in wanted:
-        rate = out["bt"].noise_rate
+        if NoiseMethod.BT in wanted:
+            out[NoiseMethod.BT] = _margin_scores(margins[:, :1], tie, folds)
+        if NoiseMethod.ENSEMBLE in wanted:
+            out[NoiseMethod.ENSEMBLE] = _ensemble_scores(margins, tie, folds)
+    if NoiseMethod.CONFIDENT in wanted:
+        out[NoiseMethod.CONFIDENT] = _confident_scores(out[NoiseMethod.BT], inputs.classes, tie)
+    if NoiseMethod.PEER in wanted:
+        rate = out[NoiseMethod.BT].noise_rate
         peers = rm.peer_review(phi_c, phi_r, folds=folds, cfg=rm_cfg, noise_rate=rate, weights=weights)
-        out["peer"] = _margin_scores(peers, tie, folds)
-        out["peer"].components["drop_ratio"] = np.full(n, min(rate, rm_cfg.peer_max_rate))
-    if "judge" in wanted and inputs.judge is not None:
-        out["judge"] = _evidence_scores(inputs.judge, inputs.judge_count)
-    if "human" in wanted and inputs.human is not None:
-        out["human"] = _evidence_scores(inputs.human, inputs.human_count)
-    if "fused" in wanted:
-        out["fused"] = _fused(out, inputs, tie, fusion)
+        out[NoiseMethod.PEER] = _margin_scores(peers, tie, folds)
+        out[NoiseMethod.PEER].components["drop_ratio"] = np.full(n, min(rate, rm_cfg.peer_max_rate))
+    if NoiseMethod.JUDGE in wanted and inputs.judge is not None:
+        out[NoiseMethod.JUDGE] = _evidence_scores(inputs.judge, inputs.judge_count)
+    if NoiseMethod.HUMAN in wanted and inputs.human is not None:
+        out[NoiseMethod.HUMAN] = _evidence_scores(inputs.human, inputs.human_count)
+    if NoiseMethod.FUSED in wanted:
+        out[NoiseMethod.FUSED] = _fused(out, inputs, tie, fusion)
     return {name: scores for name, scores in out.items() if name in methods}
 
 
@@ -151,14 +151,16 @@ def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
 
 def _fused(out: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
     """RM log-odds of a flip from the ensemble and peer strengths combined, plus judge and human evidence."""
-    ens, peer = out["ensemble"], out["peer"]
+    ens, peer = out[NoiseMethod.ENSEMBLE], out[NoiseMethod.PEER]
     peer_mean = _oriented(peer.margins.mean(axis=1), tie)
     ens_mean = _oriented(ens.components["mean"], tie)
     combined = ens_mean / (ens_mean.std() + 1e-12) + peer_mean / (peer_mean.std() + 1e-12)
     fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
     log_odds = fit.flip_log_odds(combined)
     components = {"rm_log_odds": log_odds.copy()}
-    for name, signal, reliability in (("judge", inputs.judge, fusion.judge_reliability), ("human", inputs.human, fusion.human_reliability)):
+    evidence = ((NoiseMethod.JUDGE, inputs.judge, fusion.judge_reliability),
+                (NoiseMethod.HUMAN, inputs.human, fusion.human_reliability))
+    for name, signal, reliability in evidence:
         if signal is None or np.isnan(signal).all():
             continue
         llr = np.nan_to_num(np.asarray(signal, dtype=np.float64)) * math.log(reliability / (1 - reliability))

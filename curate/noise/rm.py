@@ -24,6 +24,7 @@ sigmoid(a * margin)`` to the out-of-fold margins, whose ceiling ``1 - rho`` is
 what the most confident pairs still disagree with.
 
 Everything is seeded: the same inputs, config and seed give the same margins.
+The torch side (the batched heads and their training loop) is ``heads``.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
+
+from curate.noise import heads
 
 
 class RMConfig(BaseModel):
@@ -125,8 +127,8 @@ def cross_fit(
             if cfg.bootstrap and member > 0:
                 w *= rng.poisson(1.0, size=n)
             groups.append(w)
-    heads = _fit(phi_c, phi_r, np.stack(groups), cfg, seed=seed)
-    margins = heads.margins(phi_c, phi_r).reshape(n, k, members)
+    trained = heads.fit(phi_c, phi_r, np.stack(groups), cfg, seed=seed)
+    margins = trained.margins(phi_c, phi_r).reshape(n, k, members)
     return margins[np.arange(n), folds]  # (n, members)
 
 
@@ -143,8 +145,8 @@ def cross_fit_variants(
     variants = len(weights)
     groups = np.stack([(folds != fold) * weights[v] for fold in range(k) for v in range(variants)])
     group_signs = np.stack([signs[v] for _ in range(k) for v in range(variants)])
-    heads = _fit(phi_c, phi_r, groups, cfg, seed=seed, signs=group_signs)
-    margins = heads.margins(phi_c, phi_r).reshape(n, k, variants)
+    trained = heads.fit(phi_c, phi_r, groups, cfg, seed=seed, signs=group_signs)
+    margins = trained.margins(phi_c, phi_r).reshape(n, k, variants)
     return margins[np.arange(n), folds]
 
 
@@ -173,7 +175,7 @@ def peer_review(
         half = rng.permutation(n) % 2  # each peer trains on its own half of the fold's training pairs
         groups += [base[fold] * (half == 0), base[fold] * (half == 1)]
     ratio = min(max(noise_rate, 0.0), cfg.peer_max_rate)
-    peers = _fit(phi_c, phi_r, np.stack(groups), cfg, seed=seed + 3, peer_ratio=ratio).margins(phi_c, phi_r)  # (n, 2k)
+    peers = heads.fit(phi_c, phi_r, np.stack(groups), cfg, seed=seed + 3, peer_ratio=ratio).margins(phi_c, phi_r)  # (n, 2k)
     # The review: each training pair is ranked by the peer that never trained on it; the lowest `ratio`
     # share of each fold's training pairs is left out of the final heads, trained on the full rest.
     reviewed = []
@@ -185,7 +187,7 @@ def peer_review(
         keep = base[fold].copy()
         keep[dropped] = 0
         reviewed.append(keep)
-    final = _fit(phi_c, phi_r, np.stack(reviewed), cfg, seed=seed + 4).margins(phi_c, phi_r)  # (n, k)
+    final = heads.fit(phi_c, phi_r, np.stack(reviewed), cfg, seed=seed + 4).margins(phi_c, phi_r)  # (n, k)
     rows = np.arange(n)
     return np.stack([final[rows, folds], peers[rows, 2 * folds], peers[rows, 2 * folds + 1]], axis=1)
 
@@ -238,88 +240,3 @@ def _ceiling_nll(m: np.ndarray, rho: float, scale: float) -> float:
 def _train_masks(folds: np.ndarray, k: int, weights: np.ndarray | None) -> np.ndarray:
     w = np.ones(len(folds)) if weights is None else np.asarray(weights, dtype=np.float64)
     return np.stack([(folds != fold) * w for fold in range(k)])
-
-
-class _Heads(torch.nn.Module):
-    """G independent reward heads evaluated at once: linear (r = w.phi) or one tanh layer (r = v.tanh(A phi + b))."""
-
-    def __init__(self, groups: int, dim: int, hidden: int, generator: torch.Generator) -> None:
-        super().__init__()
-        self.hidden = hidden
-        if hidden:
-            self.a = torch.nn.Parameter(torch.randn(groups, dim, hidden, generator=generator) / math.sqrt(dim))
-            self.b = torch.nn.Parameter(torch.zeros(groups, 1, hidden))
-            self.v = torch.nn.Parameter(torch.randn(groups, hidden, generator=generator) / math.sqrt(hidden))
-        else:
-            self.w = torch.nn.Parameter(torch.randn(groups, dim, generator=generator) * 0.01)
-
-    def forward(self, phi_c: torch.Tensor, phi_r: torch.Tensor | None) -> torch.Tensor:
-        """Margins, shape (n, G); a linear head takes the feature difference alone (``phi_r`` None)."""
-        if not self.hidden:
-            return (phi_c if phi_r is None else phi_c - phi_r) @ self.w.T
-        hc = torch.tanh(torch.einsum("nd,gdh->gnh", phi_c, self.a) + self.b)
-        hr = torch.tanh(torch.einsum("nd,gdh->gnh", phi_r, self.a) + self.b)
-        return torch.einsum("gnh,gh->ng", hc - hr, self.v)
-
-    def penalty(self) -> torch.Tensor:
-        """Per-group squared norm of the weights (biases excluded)."""
-        if not self.hidden:
-            return (self.w**2).sum(dim=1)
-        return (self.a**2).sum(dim=(1, 2)) + (self.v**2).sum(dim=1)
-
-    @torch.no_grad()
-    def margins(self, phi_c: np.ndarray, phi_r: np.ndarray) -> np.ndarray:
-        return self(torch.from_numpy(phi_c), torch.from_numpy(phi_r)).numpy().astype(np.float64)
-
-
-def _fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig, *, seed: int,
-         peer_ratio: float | None = None, signs: np.ndarray | None = None) -> _Heads:
-    """Train G heads at once; ``weights`` (G, n) are each head's per-pair training weights.
-
-    With ``peer_ratio``, heads 2j and 2j+1 are peers: in each batch a head trains only on the (1 - ratio_t)
-    share of its pairs that its peer finds easiest (smallest loss); ratio_t ramps linearly from 0 to
-    ``peer_ratio`` over the first ``cfg.peer_ramp`` of the steps.
-    """
-    torch.set_num_threads(cfg.threads)
-    generator = torch.Generator().manual_seed(seed)
-    xc, xr = torch.from_numpy(np.ascontiguousarray(phi_c)), torch.from_numpy(np.ascontiguousarray(phi_r))
-    if not cfg.hidden:
-        xc, xr = xc - xr, None  # a linear margin only needs the difference
-    w = torch.from_numpy(weights.astype(np.float32))
-    sg = None if signs is None else torch.from_numpy(signs.astype(np.float32))  # (G, n): -1 trains the pair reversed
-    groups, n = w.shape
-    heads = _Heads(groups, xc.shape[1], cfg.hidden, generator)
-    optimizer = torch.optim.Adam(heads.parameters(), lr=cfg.lr)
-    batch = cfg.batch_size or n
-    steps_per_epoch = math.ceil(n / batch)
-    total = cfg.epochs * steps_per_epoch
-    partner = torch.arange(groups) ^ 1
-    step = 0
-    for _ in range(cfg.epochs):
-        order = torch.randperm(n, generator=generator) if batch < n else None
-        for start in range(0, n, batch):
-            if order is None:
-                bw, bs, margins = w, sg, heads(xc, xr)
-            else:
-                idx = order[start : start + batch]
-                bw, margins = w[:, idx], heads(xc[idx], None if xr is None else xr[idx])  # margins: (b, G)
-                bs = None if sg is None else sg[:, idx]
-            margins = margins.T if bs is None else margins.T * bs  # (G, b), on each head's labels
-            losses = torch.nn.functional.softplus(-margins)
-            if peer_ratio:
-                ratio = peer_ratio * min(1.0, step / max(1.0, cfg.peer_ramp * total))
-                bw = bw * _small_loss_share(losses.detach()[partner], bw, ratio)  # my pairs, as my peer ranks them
-            loss = ((losses * bw).sum(dim=1) / bw.sum(dim=1).clamp_min(1e-6)).sum() + cfg.weight_decay * heads.penalty().sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-    return heads
-
-
-def _small_loss_share(losses: torch.Tensor, weights: torch.Tensor, ratio: float) -> torch.Tensor:
-    """Per group, a 0/1 mask of the (1 - ratio) share of its training pairs with the smallest loss."""
-    member = weights > 0
-    keep = torch.ceil(member.sum(dim=1, keepdim=True) * (1 - ratio))
-    ranked = torch.where(member, losses, torch.full_like(losses, math.inf)).argsort(dim=1).argsort(dim=1)
-    return ((ranked < keep) & member).float()

@@ -15,16 +15,20 @@ import fnmatch
 import string
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from huggingface_hub import DatasetCard, DatasetCardData
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate import assets
 from curate.publish import plots
 from curate.publish.facts import Figure, ReleaseFacts, collect
 from curate.warehouse import Warehouse
+from schemas.vocab import Decision
+
+if TYPE_CHECKING:
+    from huggingface_hub import DatasetCardData
 
 SECTION = "card"
 """The YAML config section read by ``curate card``, ``publish`` and ``report``."""
@@ -89,8 +93,8 @@ def write(wh: Warehouse, name: str, out_dir: Path, cfg: CardConfig | None = None
 def render(facts: ReleaseFacts, cfg: CardConfig) -> str:
     """The card text: YAML metadata between ``---`` lines, then the Markdown body."""
     sources = source_rows(facts, cfg)
-    counts = {d: facts.decision_total(d) for d in ("keep", "flip", "drop")}
-    body = string.Template(_template("card.md")).substitute(
+    counts = {d: facts.decision_total(d) for d in Decision}
+    body = string.Template(assets.text("templates/card.md")).substitute(
         title=cfg.pretty_name or facts.name,
         name=facts.name,
         parent=f"`{facts.parent}`" if facts.parent else "none",
@@ -106,8 +110,8 @@ def render(facts: ReleaseFacts, cfg: CardConfig) -> str:
         sources=markdown_table(sources_figure(sources)),
         policy=yaml.safe_dump(facts.policy, sort_keys=False, allow_unicode=True).strip(),
         decisions=markdown_table(facts.decisions, "no candidate pairs"),
-        decision_summary=f"Kept {counts['keep']}, flipped {counts['flip']} and dropped {counts['drop']} of "
-                         f"{sum(counts.values())} candidate pairs.",
+        decision_summary=f"Kept {counts[Decision.KEEP]}, flipped {counts[Decision.FLIP]} and dropped "
+                         f"{counts[Decision.DROP]} of {sum(counts.values())} candidate pairs.",
         labels=markdown_table(facts.labels, "no released pairs"),
         margins=markdown_table(facts.margins),
         judges=markdown_table(facts.judges, "No judge verdicts were recorded for these pairs."),
@@ -122,10 +126,12 @@ def render(facts: ReleaseFacts, cfg: CardConfig) -> str:
 
 def metadata(facts: ReleaseFacts, cfg: CardConfig, sources: list[SourceRow] | None = None) -> DatasetCardData:
     """The Hub metadata: license, languages, task categories, tags, sizes, provenance, and the split files."""
+    from huggingface_hub import DatasetCardData
+
     sources = sources if sources is not None else source_rows(facts, cfg)
     languages = sorted({code for code in facts.languages.column("language") if _is_language_code(code)})
     creators = sorted({s.annotations for s in sources if s.annotations and s.pairs} |
-                      ({"machine-generated"} if facts.decision_total("flip") else set())) or ["found"]
+                      ({"machine-generated"} if facts.decision_total(Decision.FLIP) else set())) or ["found"]
     datasets = sorted({s.dataset for s in sources if s.dataset and s.pairs})
     configs = [{"config_name": "default",
                 "data_files": [{"split": split, "path": f"data/{split}-*"} for split, n, _ in facts.splits.rows if n]}]
@@ -201,6 +207,8 @@ def sources_figure(sources: list[SourceRow]) -> Figure:
 
 def load_metadata(path: Path) -> DatasetCardData:
     """Parse a written card's metadata the way the Hub does (offline)."""
+    from huggingface_hub import DatasetCard
+
     return DatasetCard.load(Path(path)).data
 
 
@@ -221,17 +229,12 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _template(name: str) -> str:
-    return (files("curate") / "templates" / name).read_text(encoding="utf-8")
-
-
 @cache
 def known_sources() -> tuple[SourceEntry, ...]:
     """The packaged map of known sources (``assets/sources.yaml``), in match order."""
-    raw = yaml.safe_load((files("curate") / "assets" / "sources.yaml").read_text(encoding="utf-8"))
-    return tuple(SourceEntry.model_validate(item) for item in raw)
+    return tuple(SourceEntry.model_validate(item) for item in assets.load_yaml("assets/sources.yaml"))
 
 
 @cache
 def _limitations_text() -> dict:
-    return yaml.safe_load((files("curate") / "assets" / "limitations.yaml").read_text(encoding="utf-8"))
+    return assets.load_yaml("assets/limitations.yaml")

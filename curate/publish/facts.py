@@ -1,10 +1,11 @@
 """What a release is made of, gathered once for its dataset card, its HTML report and its plots.
 
-Everything is read from the warehouse tables: the ``releases`` row, the decisions in
-``release_rows``, and the pair content and evidence (``judgments``, ``noise_scores``) as of
-the release's snapshot, so the figures describe exactly what the release decided on.
-Evidence tables may be empty or may not exist yet: each figure is then empty (and the card
-and report say so), never an error.
+Everything is read from the warehouse: the ``releases`` row and the decisions in
+``release_rows`` (``curate.release.store``), the pair content as of the release's snapshot,
+and the evidence (judge quality, the latest noise scores of each method) through the views
+of a connection opened at that snapshot, so the figures describe exactly what the release
+decided on. Evidence tables may be empty or may not exist yet: each figure is then empty
+(and the card and report say so), never an error.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from datetime import datetime
 
 import duckdb
 
-from curate.release import UnknownRelease
-from curate.warehouse import Warehouse
+from curate.release import store
+from curate.warehouse import Warehouse, relations
+from schemas import JUDGMENTS, RELEASE_ROWS
+from schemas.noise import NOISE_SCORES_LATEST
+from schemas.vocab import Decision, NoiseMethod
+
+JUDGE_QUALITY = "judge_quality"  # the judge stage's view of judge quality per source and judge version
 
 @dataclass(frozen=True)
 class Figure:
@@ -55,7 +61,7 @@ class ReleaseFacts:
     length_bias: Figure
     judges: Figure
     noise: Figure
-    noise_method: str = "fused"
+    noise_method: str = NoiseMethod.FUSED.value
     noise_by_decision: dict[str, list[float]] = field(default_factory=dict)
     length_log_ratios: dict[str, list[float]] = field(default_factory=dict)
     margins: Figure = Figure(("stat", "value"))
@@ -71,60 +77,53 @@ class ReleaseFacts:
 def collect(wh: Warehouse, name: str) -> ReleaseFacts:
     """All the facts of release ``name``; raises ``UnknownRelease`` listing the releases that exist."""
     with wh.connect(read_only=True, views=False) as con:
-        row = con.execute(
-            "SELECT snapshot_id, parent, policy, policy_hash, created_at, run_id FROM releases WHERE name = ?", [name]
-        ).fetchone()
-        if row is None:
-            known = [r[0] for r in con.execute("SELECT name FROM releases ORDER BY created_at").fetchall()]
-            raise UnknownRelease(f"no release named {name!r}; releases: {', '.join(known) or 'none yet'}", release=name)
-        snapshot, parent, stored_policy, policy_hash, created_at, run_id = row
-        policy = _policy(stored_policy)
-        noise_method = policy.get("noise_method") or "fused"
-        _release_rows_view(con, name, snapshot)
-        return ReleaseFacts(
-            name=name,
-            snapshot_id=snapshot,
-            parent=parent,
-            policy=policy,
-            policy_hash=policy_hash,
-            created_at=created_at,
-            run_id=run_id,
-            decisions=_figure(con, "SELECT decision, reason, count(*) AS pairs FROM rel GROUP BY ALL ORDER BY decision, pairs DESC, reason"),
-            splits=_figure(con, "SELECT split, count(*) AS pairs, count(DISTINCT prompt_id) AS prompts FROM rel "
-                                "WHERE split IS NOT NULL GROUP BY split ORDER BY split = 'train' DESC, split = 'validation' DESC, split"),
-            sources=_figure(con, _SOURCES),
-            languages=_figure(con, "SELECT language, count(*) AS pairs, count(*) FILTER (language_detected) AS detected FROM rel "
-                                   "WHERE split IS NOT NULL GROUP BY ALL ORDER BY pairs DESC, language"),
-            labels=_figure(con, _LABELS),
-            length_bias=_figure(con, _LENGTH_BIAS),
-            judges=_judges(wh, snapshot) if _has_rows(con, "judgments", snapshot) else Figure(_JUDGE_COLUMNS),
-            noise=_evidence(con, _NOISE.format(at=snapshot), ("method", "pairs", "mean", "p50", "p90", "max", "flagged_over_0_5")),
-            noise_method=noise_method,
-            noise_by_decision=_noise_by_decision(con, snapshot, noise_method),
-            length_log_ratios=_log_ratios(con),
-            margins=_figure(con, _MARGINS),
-        )
+        info = store.lookup(con, name)
+        con.execute(f"CREATE TEMP VIEW rel AS {_REL.format(candidates=store.candidates_sql(info))}")
+        # the evidence views as of the release snapshot, beside the release's decisions (written after it)
+        with wh.connect(read_only=True, at=info.snapshot_id) as then:
+            then.register("release_decisions", con.execute(
+                f"SELECT pair_id, decision FROM {RELEASE_ROWS.name} WHERE release = ?", [name]).to_arrow_table())
+            present = relations(then)
+            noise_method = info.policy.noise_method
+            return ReleaseFacts(
+                name=name,
+                snapshot_id=info.snapshot_id,
+                parent=info.parent,
+                policy=json.loads(info.policy.canonical_json()),  # as stored: key-sorted
+                policy_hash=info.policy_hash,
+                created_at=info.created_at,
+                run_id=info.run_id,
+                decisions=_figure(con, "SELECT decision, reason, count(*) AS pairs FROM rel GROUP BY ALL ORDER BY decision, pairs DESC, reason"),
+                splits=_figure(con, "SELECT split, count(*) AS pairs, count(DISTINCT prompt_id) AS prompts FROM rel "
+                                    "WHERE split IS NOT NULL GROUP BY split ORDER BY split = 'train' DESC, split = 'validation' DESC, split"),
+                sources=_figure(con, _SOURCES),
+                languages=_figure(con, "SELECT language, count(*) AS pairs, count(*) FILTER (language_detected) AS detected FROM rel "
+                                       "WHERE split IS NOT NULL GROUP BY ALL ORDER BY pairs DESC, language"),
+                labels=_figure(con, _LABELS),
+                length_bias=_figure(con, _LENGTH_BIAS),
+                judges=_judges(then, present),
+                noise=_noise(then, present),
+                noise_method=noise_method,
+                noise_by_decision=_noise_by_decision(then, present, noise_method),
+                length_log_ratios=_log_ratios(con),
+                margins=_figure(con, _MARGINS),
+            )
 
 
-def _release_rows_view(con: duckdb.DuckDBPyConnection, name: str, snapshot: int) -> None:
-    """``rel``: the release's rows with their pair content as of the release snapshot, labels as decided."""
-    con.execute(
-        f"""CREATE TEMP VIEW rel AS
-        SELECT r.pair_id, r.prompt_id, r.decision, r.reason, r.split, r.margin, r.weight,
-               p.source, p.source_file, p.language, p.language_detected, p.tie, p.strength,
-               length(p.chosen.content) AS chosen_chars, length(p.rejected.content) AS rejected_chars,
-               CASE WHEN r.decision = 'flip' THEN length(p.rejected.content) ELSE length(p.chosen.content) END AS out_chosen_chars,
-               CASE WHEN r.decision = 'flip' THEN length(p.chosen.content) ELSE length(p.rejected.content) END AS out_rejected_chars
-        FROM release_rows r
-        JOIN (SELECT * FROM pairs AT (VERSION => {int(snapshot)})) p USING (pair_id)
-        WHERE r.release = {_literal(name)}"""
-    )
+_FLIP = f"decision = '{Decision.FLIP}'"
+_REL = f"""
+SELECT pair_id, prompt_id, decision, reason, split, margin, weight,
+       source, source_file, language, language_detected, tie, strength,
+       length(chosen.content) AS chosen_chars, length(rejected.content) AS rejected_chars,
+       CASE WHEN {_FLIP} THEN length(rejected.content) ELSE length(chosen.content) END AS out_chosen_chars,
+       CASE WHEN {_FLIP} THEN length(chosen.content) ELSE length(rejected.content) END AS out_rejected_chars
+FROM ({{candidates}})"""
+"""``rel``: the release's rows with their pair content as of the release snapshot, lengths as ingested and as decided."""
 
-
-_SOURCES = """
+_SOURCES = f"""
 SELECT source, count(*) FILTER (split IS NOT NULL) AS pairs,
-       count(*) FILTER (decision = 'keep') AS kept, count(*) FILTER (decision = 'flip') AS flipped,
-       count(*) FILTER (decision = 'drop') AS dropped, min(source_file) AS example_file
+       count(*) FILTER (decision = '{Decision.KEEP}') AS kept, count(*) FILTER (decision = '{Decision.FLIP}') AS flipped,
+       count(*) FILTER (decision = '{Decision.DROP}') AS dropped, min(source_file) AS example_file
 FROM rel GROUP BY source ORDER BY pairs DESC, source"""
 
 _LABELS = """
@@ -152,39 +151,39 @@ UNION ALL SELECT 'mean weight', round(avg(weight), 4) FROM rel WHERE split IS NO
 
 # Judge quality as the judge stage defines it (view judge_quality, all sources), read at the release snapshot.
 # Its columns are the judge stage's to choose; the card shows them as they are.
-_JUDGES = "SELECT * EXCLUDE (source) FROM judge_quality WHERE source = '*'"
+_JUDGES = f"SELECT * EXCLUDE (source) FROM {JUDGE_QUALITY} WHERE source = '*'"
 _JUDGE_COLUMNS = ("judge", "template", "attribute", "pairs", "consistency", "accuracy")
 
-_NOISE = """
+# Scores of the latest run of each method, for the release's candidates.
+_NOISE = f"""
 SELECT n.method, count(*) AS pairs, round(avg(n.score), 4) AS mean, round(median(n.score), 4) AS p50,
        round(quantile_cont(n.score, 0.9), 4) AS p90, round(max(n.score), 4) AS max,
        count(*) FILTER (n.score > 0.5) AS flagged_over_0_5
-FROM (SELECT * FROM noise_scores AT (VERSION => {at})) n SEMI JOIN rel USING (pair_id)
-GROUP BY n.method ORDER BY n.method = 'fused' DESC, n.method"""
+FROM {NOISE_SCORES_LATEST} n SEMI JOIN release_decisions USING (pair_id)
+GROUP BY n.method ORDER BY n.method = '{NoiseMethod.FUSED}' DESC, n.method"""
+_NOISE_COLUMNS = ("method", "pairs", "mean", "p50", "p90", "max", "flagged_over_0_5")
 
 
-def _has_rows(con: duckdb.DuckDBPyConnection, table: str, snapshot: int) -> bool:
-    """Whether ``table`` exists and has rows at ``snapshot`` (a cheap check before an expensive view)."""
-    try:
-        return con.execute(f"SELECT EXISTS (SELECT 1 FROM {table} AT (VERSION => {int(snapshot)}))").fetchone()[0]
-    except duckdb.CatalogException:
-        return False
+def _judges(then: duckdb.DuckDBPyConnection, present: set[str]) -> Figure:
+    """The judge stage's quality view on ``then`` (the release snapshot); empty without judgments there."""
+    if {JUDGMENTS.name, JUDGE_QUALITY} - present or not then.execute(f"SELECT EXISTS (SELECT 1 FROM {JUDGMENTS.name})").fetchone()[0]:
+        return Figure(_JUDGE_COLUMNS)
+    return _figure(then, _JUDGES)
 
 
-def _judges(wh: Warehouse, snapshot: int) -> Figure:
-    """The judge stage's quality view as of the release snapshot (its views are made for that snapshot)."""
-    with wh.connect(read_only=True, at=snapshot) as con:
-        return _evidence(con, _JUDGES, _JUDGE_COLUMNS)
+def _noise(then: duckdb.DuckDBPyConnection, present: set[str]) -> Figure:
+    if NOISE_SCORES_LATEST not in present:
+        return Figure(_NOISE_COLUMNS)
+    return _figure(then, _NOISE)
 
 
-def _noise_by_decision(con: duckdb.DuckDBPyConnection, snapshot: int, method: str) -> dict[str, list[float]]:
+def _noise_by_decision(then: duckdb.DuckDBPyConnection, present: set[str], method: str) -> dict[str, list[float]]:
     """Scores of the noise method the policy read, for the release's candidates, grouped by the decision taken."""
-    sql = (f"SELECT r.decision, list(n.score ORDER BY n.score) FROM rel r JOIN (SELECT * FROM noise_scores AT (VERSION => {int(snapshot)})) n "
-           "USING (pair_id) WHERE n.method = ? AND n.score IS NOT NULL GROUP BY r.decision ORDER BY r.decision")
-    try:
-        return {decision: list(scores) for decision, scores in con.execute(sql, [method]).fetchall()}
-    except duckdb.CatalogException:
+    if NOISE_SCORES_LATEST not in present:
         return {}
+    sql = (f"SELECT r.decision, list(n.score ORDER BY n.score) FROM release_decisions r JOIN {NOISE_SCORES_LATEST} n "
+           "USING (pair_id) WHERE n.method = ? AND n.score IS NOT NULL GROUP BY r.decision ORDER BY r.decision")
+    return {decision: list(scores) for decision, scores in then.execute(sql, [method]).fetchall()}
 
 
 def _log_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
@@ -197,22 +196,6 @@ def _log_ratios(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
     return {"candidates": list(before or []), "released": list(after or [])}
 
 
-def _policy(stored: str | dict | None) -> dict:
-    return json.loads(stored) if isinstance(stored, str) else dict(stored or {})
-
-
 def _figure(con: duckdb.DuckDBPyConnection, sql: str) -> Figure:
     relation = con.sql(sql)
     return Figure(tuple(relation.columns), tuple(relation.fetchall()))
-
-
-def _evidence(con: duckdb.DuckDBPyConnection, sql: str, columns: tuple[str, ...]) -> Figure:
-    """An evidence figure; a table that does not exist at the release snapshot gives an empty one."""
-    try:
-        return _figure(con, sql)
-    except duckdb.CatalogException:
-        return Figure(columns)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

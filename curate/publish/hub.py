@@ -18,21 +18,23 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import yaml
-from datasets import load_dataset
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-from curate.publish import card
-from curate.release import export
+from curate import assets
 from curate.errors import ConfigError, CurateError, Terminal, Transient
+from curate.publish import card
 from curate.publish.facts import ReleaseFacts, collect
+from curate.release import export
+from curate.release.config import ExportConfig
 from curate.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
 TOKEN_ENV = "HF_TOKEN"
 ENDPOINT_ENV = "HF_ENDPOINT"
@@ -82,7 +84,7 @@ def stage(wh: Warehouse, name: str, out_dir: Path, cfg: card.CardConfig | None =
         raise ConfigError(f"staging folder {out_dir} is not empty; give a new or empty folder so it holds exactly the upload",
                           path=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    export.run(wh, name, "hub", out_dir)
+    export.run(wh, ExportConfig(release=name, format="hub", out_dir=str(out_dir)))
     card.write(wh, name, out_dir, cfg, facts=facts)
     return staged_files(out_dir)
 
@@ -95,6 +97,8 @@ def staged_files(folder: Path) -> list[str]:
 def validate(folder: Path) -> dict[str, list[str]]:
     """Check the staged folder the way the Hub and ``datasets`` will read it: the card metadata parses, and the
     folder loads (streamed, one row per split) with the card's splits and TRL's columns. Returns split -> columns."""
+    from datasets import load_dataset
+
     metadata = card.load_metadata(Path(folder) / "README.md")
     declared = [f["split"] for c in metadata.configs or [] for f in c.get("data_files", [])]
     try:
@@ -111,6 +115,8 @@ def validate(folder: Path) -> dict[str, list[str]]:
 
 def upload_plan(folder: Path, existing: list[str] | tuple[str, ...] = ()) -> list[CommitOperationAdd | CommitOperationDelete]:
     """The operations of the one commit: add every staged file, delete repo files the folder no longer has."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
     staged = staged_files(folder)
     adds = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(Path(folder) / path)) for path in staged]
     stale = sorted(set(existing) - set(staged) - _KEEP_IN_REPO)
@@ -140,10 +146,11 @@ def summarize_hits(hits: list[PiiHit], limit: int = 10) -> str:
 
 
 def publish(wh: Warehouse, name: str, *, repo: str, dry_run_dir: Path | None = None, acknowledge_pii: bool = False,
-            cfg: card.CardConfig | None = None) -> PublishResult:
-    """Stage release ``name``, check it, and (unless ``dry_run_dir``) upload it to dataset repo ``repo``, tagged ``name``."""
+            cfg: card.CardConfig | None = None, facts: ReleaseFacts | None = None) -> PublishResult:
+    """Stage release ``name``, check it, and (unless ``dry_run_dir``) upload it to dataset repo ``repo``, tagged ``name``.
+    ``facts``: the release's facts when the caller has collected them already (the report reads the same)."""
     cfg = (cfg or card.CardConfig()).model_copy(update={"repo": (cfg and cfg.repo) or repo})
-    facts = collect(wh, name)
+    facts = facts or collect(wh, name)
     if not card.dataset_license(facts, cfg):
         raise PublishRefused("refusing to publish without a license: set `license` in the release policy "
                              "or in the card config section", release=name)
@@ -164,6 +171,8 @@ def publish(wh: Warehouse, name: str, *, repo: str, dry_run_dir: Path | None = N
 
 def _upload(folder: Path, *, repo: str, tag: str, token: str) -> str:
     """The network part, kept thin: ensure the repo, one commit with every file, then the tag."""
+    from huggingface_hub import HfApi
+
     api = HfApi(token=token, endpoint=os.environ.get(ENDPOINT_ENV))
     try:
         api.create_repo(repo, repo_type="dataset", exist_ok=True)
@@ -227,5 +236,4 @@ def _redact(found: str) -> str:
 
 @cache
 def _patterns() -> dict[str, re.Pattern]:
-    raw = yaml.safe_load((files("curate") / "assets" / "pii.yaml").read_text(encoding="utf-8"))
-    return {kind: re.compile(pattern) for kind, pattern in raw.items()}
+    return {kind: re.compile(pattern) for kind, pattern in assets.load_yaml("assets/pii.yaml").items()}

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import matplotlib
+from curate.publish.facts import ReleaseFacts
+from schemas.vocab import Decision
 
-matplotlib.use("Agg")
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure as MplFigure
 
-from matplotlib.axes import Axes  # noqa: E402  (after choosing the backend)
-from matplotlib.figure import Figure as MplFigure  # noqa: E402
-
-from curate.publish.facts import ReleaseFacts  # noqa: E402
-
-_COLORS = {"keep": "#4c72b0", "flip": "#dd8452", "drop": "#c44e52", "candidates": "#8c8c8c", "released": "#4c72b0"}
+_COLORS = {Decision.KEEP: "#4c72b0", Decision.FLIP: "#dd8452", Decision.DROP: "#c44e52", "candidates": "#8c8c8c",
+           "released": "#4c72b0"}
 _SIZE = (6.4, 3.6)
 
 
@@ -101,6 +101,12 @@ def render_all(facts: ReleaseFacts) -> dict[str, bytes]:
 
 
 def _figure() -> tuple[MplFigure, Axes]:
+    """A new figure on the Agg canvas (matplotlib is imported here, by the first plot: it is slow to import)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure as MplFigure
+
     fig = MplFigure(figsize=_SIZE, dpi=100, layout="tight")
     return fig, fig.add_subplot()
 

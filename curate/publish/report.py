@@ -11,16 +11,16 @@ import base64
 import html
 import string
 from datetime import datetime, timezone
-from importlib.resources import files
 from pathlib import Path
 
-import duckdb
 import yaml
 
-from curate.publish import card
-from curate.publish import plots
+from curate import assets
+from curate.publish import card, plots
 from curate.publish.facts import Figure, ReleaseFacts, collect
-from curate.warehouse import Warehouse
+from curate.warehouse import Warehouse, relations
+from schemas import RM_EVALS
+from schemas.vocab import Decision
 
 _CAPTIONS = {
     "noise_histogram": "Noise scores (the method the policy read) of the candidates, by the decision taken.",
@@ -29,10 +29,12 @@ _CAPTIONS = {
 }
 
 
-def write(wh: Warehouse, name: str, out: Path, cfg: card.CardConfig | None = None) -> Path:
-    """Write the report of release ``name`` to ``out`` (an .html file); returns its path."""
+def write(wh: Warehouse, name: str, out: Path, cfg: card.CardConfig | None = None, *,
+          facts: ReleaseFacts | None = None) -> Path:
+    """Write the report of release ``name`` to ``out`` (an .html file); returns its path. ``facts``: the release's
+    facts when the caller has collected them already (for the card or the publish check)."""
     cfg = cfg or card.CardConfig()
-    facts = collect(wh, name)
+    facts = facts or collect(wh, name)
     page = render(facts, cfg, rm_evals=_rm_evals(wh, name), warehouse=str(wh.path))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -43,15 +45,15 @@ def write(wh: Warehouse, name: str, out: Path, cfg: card.CardConfig | None = Non
 def render(facts: ReleaseFacts, cfg: card.CardConfig, *, rm_evals: Figure, warehouse: str) -> str:
     """The page as one string."""
     sources = card.source_rows(facts, cfg)
-    counts = {d: facts.decision_total(d) for d in ("keep", "flip", "drop")}
+    counts = {d: facts.decision_total(d) for d in Decision}
     sections = [
         f"<h1>Release <code>{_e(facts.name)}</code></h1>",
         f'<p class="subtitle">snapshot {facts.snapshot_id} · parent {_e(facts.parent or "none")} · policy '
         f'<code>{_e(facts.policy_hash)}</code> · license {_e(card.dataset_license(facts, cfg) or "none set")}</p>',
         "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in _NAV) + "</nav>",
         '<div class="cards">' + "".join(_stat(n, label, cls) for n, label, cls in (
-            (facts.released_pairs, "released pairs", ""), (counts["keep"], "kept", ""),
-            (counts["flip"], "flipped", "flip"), (counts["drop"], "dropped", "drop"),
+            (facts.released_pairs, "released pairs", ""), (counts[Decision.KEEP], "kept", ""),
+            (counts[Decision.FLIP], "flipped", Decision.FLIP), (counts[Decision.DROP], "dropped", Decision.DROP),
             (len(facts.sources.rows), "sources", ""), (len(facts.languages.rows), "languages", ""))) + "</div>",
         '<h2 id="plots">Plots</h2><div class="plots">' + "".join(
             _plot(name, png) for name, png in plots.render_all(facts).items()) + "</div>",
@@ -68,7 +70,7 @@ def render(facts: ReleaseFacts, cfg: card.CardConfig, *, rm_evals: Figure, wareh
         '<h2 id="limitations">Known limitations</h2><ul>' + "".join(
             f"<li>{_e(item)}</li>" for item in card.limitations(facts, cfg, sources)) + "</ul>",
     ]
-    return string.Template((files("curate") / "templates" / "report.html").read_text(encoding="utf-8")).substitute(
+    return string.Template(assets.text("templates/report.html")).substitute(
         title=_e(f"curate release {facts.name}"),
         body="\n".join(sections),
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -83,11 +85,11 @@ _NAV = (("plots", "Plots"), ("decisions", "Decisions"), ("splits", "Splits"), ("
 
 def _rm_evals(wh: Warehouse, name: str) -> Figure:
     columns = ("eval_set", "base_model", "device", "train_pairs", "eval_pairs", "accuracy", "created_at")
-    try:
-        with wh.connect(read_only=True, views=False) as con:
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM rm_evals WHERE release = ? ORDER BY created_at", [name]).fetchall()
-    except duckdb.CatalogException:
-        rows = []
+    with wh.connect(read_only=True, views=False) as con:
+        if RM_EVALS.name not in relations(con):
+            return Figure(columns)
+        rows = con.execute(f"SELECT {', '.join(columns)} FROM {RM_EVALS.name} WHERE release = ? ORDER BY created_at",
+                           [name]).fetchall()
     return Figure(columns, tuple(rows))
 
 

@@ -1,8 +1,11 @@
-"""Releases: immutable dataset versions that a policy decides, and their exports."""
+"""Releases: immutable dataset versions that a policy decides (stage ``release``), and their exports (stage ``export``)."""
 
+from curate.release.config import ExportConfig, ReleaseConfig
 from curate.release.policy import Decision, Reason, ReleasePolicy, load_policy
-from curate.release.stage import (STAGE, DiffResult, ReleaseError, ReleaseExists, ReleaseInfo, UnknownRelease, diff, get,
-                                  rematerialize, rows, rows_sql, run, stored_rows)
+from curate.release.stage import STAGE, run
+from curate.release.store import (DiffResult, ReleaseError, ReleaseExists, ReleaseInfo, UnknownRelease, candidates_sql, diff,
+                                  get, lookup, rematerialize, rows, rows_sql, stored_rows)
 
-__all__ = ["STAGE", "Decision", "DiffResult", "Reason", "ReleaseError", "ReleaseExists", "ReleaseInfo", "ReleasePolicy",
-           "UnknownRelease", "diff", "get", "load_policy", "rematerialize", "rows", "rows_sql", "run", "stored_rows"]
+__all__ = ["STAGE", "Decision", "DiffResult", "ExportConfig", "Reason", "ReleaseConfig", "ReleaseError", "ReleaseExists",
+           "ReleaseInfo", "ReleasePolicy", "UnknownRelease", "candidates_sql", "diff", "get", "load_policy", "lookup",
+           "rematerialize", "rows", "rows_sql", "run", "stored_rows"]

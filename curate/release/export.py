@@ -1,12 +1,12 @@
-"""Exports: a release as files a trainer reads without an adapter, one file (or shard set) per split.
+"""Stage ``export``: a release as files a trainer reads without an adapter, one file (or shard set) per split.
 
-Rows come from ``release.rows_sql``: the pair content as of the release's
+Rows come from ``store.rows_sql``: the pair content as of the release's
 snapshot, so an export made after later ingests or scores is the same export.
 Flipped pairs are written with chosen and rejected swapped; dropped pairs are
 not written. DuckDB writes the files straight from the query (``COPY``), so
 memory stays flat whatever the release size.
 
-Formats (``--format``):
+Formats (``ExportConfig.format``, ``--format``):
 
 - ``trl``: ``{out}/{split}.parquet`` in TRL's conversational preference layout
   with an explicit prompt: ``prompt`` is a list of ``{role, content}`` messages,
@@ -34,12 +34,14 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.release import stage as release
 from curate.errors import CurateError, Terminal
+from curate.release import store
+from curate.release.config import FORMATS, ExportConfig
+from curate.stage import Counts, StageResult, StageRun
 from curate.warehouse import Warehouse
+from schemas import RELEASE_ROWS, RELEASES
 
-FORMATS = ("trl", "openrlhf", "jsonl", "hub")
-MAX_SHARD_BYTES = 500_000_000
+STAGE = "export"
 
 _MESSAGE_LISTS = "prompt, [chosen] AS chosen, [rejected] AS rejected"
 _COLUMNS = {
@@ -59,37 +61,49 @@ class ExportError(Terminal, CurateError):
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class Exported:
+    """The files one export wrote: per split, its rows and its files (the card's data_files)."""
+
     release: str
-    fmt: str
+    format: str
     out_dir: Path
-    files: list[Path] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)  # split -> rows written
-    split_files: dict[str, list[Path]] = field(default_factory=dict)  # split -> its files (the card's data_files)
+    rows: dict[str, int] = field(default_factory=dict)
+    files: dict[str, list[Path]] = field(default_factory=dict)
 
-    def __str__(self) -> str:
-        counts = ", ".join(f"{k}={v}" for k, v in self.rows.items())
-        return f"export {self.release} as {self.fmt} to {self.out_dir}: {len(self.files)} files ({counts})"
+    def details(self) -> dict:
+        """The export's ``StageResult.details`` (and ``runs.counts``): paths as strings, files per split."""
+        return {"release": self.release, "format": self.format, "out_dir": str(self.out_dir), "rows": dict(self.rows),
+                "files": {split: [str(p) for p in paths] for split, paths in self.files.items()}}
 
 
-def run(wh: Warehouse, name: str, fmt: str, out_dir: str | Path, *, max_shard_bytes: int = MAX_SHARD_BYTES,
-        overwrite: bool = False) -> ExportResult:
-    """Write release ``name`` in format ``fmt`` under ``out_dir``; refuses to replace files unless ``overwrite``."""
+def run(wh: Warehouse, cfg: ExportConfig) -> StageResult:
+    """Write release ``cfg.release`` in ``cfg.format`` under ``cfg.out_dir`` and record the run; refuses to replace
+    files unless ``cfg.overwrite``. ``details``: release, format, out_dir, rows and files per split."""
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=(RELEASES, RELEASE_ROWS))
+    exported = write(wh, cfg)
+    total = sum(exported.rows.values())
+    counts = Counts(rows_in=total, rows_written=total, outcomes=dict(exported.rows), details=exported.details())
+    return stage_run.commit(wh, lambda tx: counts, message=f"export {cfg.release} as {cfg.format}")
+
+
+def write(wh: Warehouse, cfg: ExportConfig) -> Exported:
+    """The files of the export, without a ``runs`` row: for a reader that only needs them for a while
+    (reward-model training reads the Hub shards it exports to a scratch folder)."""
+    name, fmt = cfg.release, cfg.format
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}", release=name)
-    out = Path(out_dir).expanduser().resolve()
-    info = release.get(wh, name)
+    out = Path(cfg.out_dir).expanduser().resolve()
+    info = store.get(wh, name)
     weight = "weight, " if info.policy.weight_source != "none" else ""
     columns = _COLUMNS[fmt].format(weight=weight)
-    source = release.rows_sql(info)
+    source = store.rows_sql(info)
     with wh.connect(read_only=True, views=False) as con:
         sizes = con.execute(
             f"SELECT split, count(*), sum({_ROW_BYTES}) FROM ({source}) GROUP BY split ORDER BY split"
         ).fetchall()
-        plan = {split: (rows, _shards(fmt, text_bytes, max_shard_bytes)) for split, rows, text_bytes in sizes}
+        plan = {split: (rows, _shards(fmt, text_bytes, cfg.max_shard_bytes)) for split, rows, text_bytes in sizes}
         targets = {split: _paths(out, fmt, split, shards) for split, (_, shards) in plan.items()}
-        _clear(out, fmt, [p for paths in targets.values() for p in paths], overwrite=overwrite, name=name)
-        files = []
+        _clear(out, fmt, [p for paths in targets.values() for p in paths], overwrite=cfg.overwrite, name=name)
         for split, (rows, shards) in plan.items():
             per_shard = math.ceil(rows / shards)
             for index, path in enumerate(targets[split]):
@@ -100,9 +114,8 @@ def run(wh: Warehouse, name: str, fmt: str, out_dir: str | Path, *, max_shard_by
                     f"COPY (SELECT {columns} FROM ({source}) WHERE split = '{split_literal}' ORDER BY pair_id "
                     f"LIMIT {per_shard} OFFSET {index * per_shard}) TO '{path}' ({options})"
                 )
-                files.append(path)
-    return ExportResult(release=name, fmt=fmt, out_dir=out, files=files, rows={split: rows for split, (rows, _) in plan.items()},
-                        split_files=targets)
+    return Exported(release=name, format=fmt, out_dir=out, rows={split: rows for split, (rows, _) in plan.items()},
+                    files=targets)
 
 
 def _shards(fmt: str, text_bytes: int, max_shard_bytes: int) -> int:

@@ -11,45 +11,27 @@ re-running it at the release's snapshot gives the same rows.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from curate import ids
+from curate import assets, ids
+from curate.config import read_yaml
 from curate.errors import ConfigError
-from schemas import CONFLICTS, NOISE_SCORES, PAIRS, RM_SCORES
+from curate.warehouse import relations
+from schemas import CONFLICTS, PAIRS
+from schemas.judge import JUDGE_PAIR_VERDICTS
+from schemas.noise import NOISE_SCORES_LATEST, RM_SCORES_LATEST
+from schemas.vocab import Decision, NoiseMethod, PairKind, Reason, Verdict
+
+__all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy"]
 
 ANNOTATIONS = "annotations"  # added by the annotation stage; read when the snapshot has it
-JUDGE_VERDICTS = "judge_pair_verdicts"  # the judge stage's per-pair view over judgments
-DEFAULT_POLICY = "default.yaml"
-
-
-class Decision(StrEnum):
-    KEEP = "keep"
-    FLIP = "flip"  # exported with chosen and rejected swapped
-    DROP = "drop"
-
-
-class Reason(StrEnum):
-    """One reason code per decided pair (``release_rows.reason``)."""
-
-    KEPT = "kept"  # no rule applied
-    UNSCORED = "unscored"  # noise rules are on, but the pair has no score
-    NOISE_FLIP = "noise_flip"
-    NOISE_DROP = "noise_drop"
-    HUMAN_OVERRIDE = "human_override"  # the annotators' majority verdict decided
-    HUMAN_SPLIT = "human_split"  # annotators disagree with no majority
-    TIE_EXCLUDED = "tie_excluded"
-    LABEL_CONFLICT = "label_conflict"
-    JUDGE_INCONSISTENT = "judge_inconsistent"
-    LANGUAGE_FILTERED = "language_filtered"
-    SOURCE_FILTERED = "source_filtered"
-    AUGMENTATION_EXCLUDED = "augmentation_excluded"
+DEFAULT_POLICY = "policies/default.yaml"
+_NO_MAJORITY = "split"  # the human verdict of a pair whose annotators' top verdicts are tied
+_VERDICTS = ", ".join(f"'{v}'" for v in Verdict)
 
 
 class ReleasePolicy(BaseModel):
@@ -57,10 +39,10 @@ class ReleasePolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    noise_method: str = Field("fused", description="noise_scores.method the thresholds read (higher = more likely mislabeled)")
+    noise_method: str = Field(NoiseMethod.FUSED.value, description="noise_scores.method the thresholds read (higher = more likely mislabeled)")
     min_noise_to_flip: float | None = Field(0.9, description="flip the label at or above this noise score; null: never")
     min_noise_to_drop: float | None = Field(0.7, description="drop the pair at or above this noise score; null: never")
-    if_unscored: Literal["keep", "drop"] = Field("keep", description="decision for a pair without a noise score")
+    if_unscored: Literal[Decision.KEEP, Decision.DROP] = Field(Decision.KEEP, description="decision for a pair without a noise score")
     human_override: bool = Field(True, description="annotators' majority verdicts decide over every automatic rule")
     include_ties: bool = Field(False, description="keep pairs labeled as ties (exported with margin 0)")
     include_augmentations: bool = Field(True, description="keep pairs made by augmentation (pairs.kind <> 'original')")
@@ -74,7 +56,7 @@ class ReleasePolicy(BaseModel):
     margin_source: Literal["strength", "ensemble", "none"] = Field(
         "strength", description="margin column from the stated strength, the RM ensemble mean margin, or none (0)"
     )
-    margin_method: str = Field("ensemble", description="rm_scores.method read when margin_source is ensemble")
+    margin_method: str = Field(NoiseMethod.ENSEMBLE.value, description="rm_scores.method read when margin_source is ensemble")
     margin_scale: float = Field(1.0, ge=0, description="multiplies the margin; negative margins are clipped to 0")
     weight_source: Literal["none", "noise"] = Field("none", description="per-row weight: none, or 1 - noise score (score when flipped)")
     splits: dict[str, float] = Field(
@@ -104,16 +86,7 @@ class ReleasePolicy(BaseModel):
 
 def load_policy(path: str | Path | None = None) -> ReleasePolicy:
     """A policy from YAML: a bare mapping of fields, or a pipeline config's ``release`` section; None: the default."""
-    try:
-        if path is None:
-            text = resources.files("curate.policies").joinpath(DEFAULT_POLICY).read_text()
-        else:
-            text = Path(path).read_text()
-        document = yaml.safe_load(text) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read policy {path}: {exc}", path=path) from exc
-    if not isinstance(document, dict):
-        raise ConfigError("a policy file holds a mapping of policy fields", path=path)
+    document = (assets.load_yaml(DEFAULT_POLICY) or {}) if path is None else read_yaml(path, "release policy")
     if isinstance(document.get("release"), dict):
         document = document["release"]
     try:
@@ -128,14 +101,12 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     ``con`` reads the release's snapshot, with the named views (judge verdicts come from one); the result
     (an Arrow table) is exactly the release's ``release_rows`` minus run_id.
     """
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary"
-    ).fetchall()}
+    present = relations(con)
     params: dict[str, object] = {"name": name}
     rules = _rules(policy, params)
     decision = "CASE " + " ".join(f"WHEN {cond} THEN '{d}'" for cond, d, _ in rules) + f" ELSE '{Decision.KEEP}' END"
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for cond, _, r in rules) + f" ELSE '{Reason.KEPT}' END"
+    released = f"decision <> '{Decision.DROP}'"
     sql = f"""
     WITH noise AS ({_noise_sql(policy, present, params)}),
          ensemble AS ({_ensemble_sql(policy, present, params)}),
@@ -155,9 +126,9 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
             LEFT JOIN conflicted c ON c.pair_id = p.pair_id
          )
     SELECT $name AS release, pair_id, prompt_id, decision, reason,
-           CASE WHEN decision <> 'drop' THEN {_split_sql(policy, params)} END AS split,
-           CASE WHEN decision <> 'drop' THEN {_margin_sql(policy, params)} END AS margin,
-           CASE WHEN decision <> 'drop' THEN {_weight_sql(policy)} END AS weight
+           CASE WHEN {released} THEN {_split_sql(policy, params)} END AS split,
+           CASE WHEN {released} THEN {_margin_sql(policy, params)} END AS margin,
+           CASE WHEN {released} THEN {_weight_sql(policy)} END AS weight
     FROM decided
     ORDER BY pair_id
     """
@@ -177,13 +148,13 @@ def _rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decision, Rea
         params["languages"] = policy.languages
         rules.append(("NOT list_contains($languages::VARCHAR[], p.language)", Decision.DROP, Reason.LANGUAGE_FILTERED))
     if not policy.include_augmentations:
-        rules.append(("coalesce(p.kind, 'original') <> 'original'", Decision.DROP, Reason.AUGMENTATION_EXCLUDED))
+        rules.append((f"coalesce(p.kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}'", Decision.DROP, Reason.AUGMENTATION_EXCLUDED))
     if policy.human_override:
         rules += [
-            ("h.verdict = 'chosen'", Decision.KEEP, Reason.HUMAN_OVERRIDE),
-            ("h.verdict = 'rejected'", Decision.FLIP, Reason.HUMAN_OVERRIDE),
-            ("h.verdict = 'tie'", Decision.DROP, Reason.HUMAN_OVERRIDE),
-            ("h.verdict = 'split'", Decision.DROP, Reason.HUMAN_SPLIT),
+            (f"h.verdict = '{Verdict.CHOSEN}'", Decision.KEEP, Reason.HUMAN_OVERRIDE),
+            (f"h.verdict = '{Verdict.REJECTED}'", Decision.FLIP, Reason.HUMAN_OVERRIDE),
+            (f"h.verdict = '{Verdict.TIE}'", Decision.DROP, Reason.HUMAN_OVERRIDE),
+            (f"h.verdict = '{_NO_MAJORITY}'", Decision.DROP, Reason.HUMAN_SPLIT),
         ]
     if policy.include_ties:
         rules.append(("p.tie", Decision.KEEP, Reason.KEPT))  # no noise rule applies to a pair without a preference
@@ -210,36 +181,31 @@ def _empty(columns: str) -> str:
 
 
 def _noise_sql(policy: ReleasePolicy, present: set[str], params: dict) -> str:
-    """The latest score of the policy's method per pair."""
-    if NOISE_SCORES.name not in present:
+    """The score of the policy's method per pair, from the method's latest run (view ``noise_scores_latest``)."""
+    if NOISE_SCORES_LATEST not in present:
         return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS score")
     params["noise_method"] = policy.noise_method
-    return (
-        f"SELECT pair_id, score FROM {NOISE_SCORES.name} WHERE method = $noise_method "
-        "QUALIFY row_number() OVER (PARTITION BY pair_id ORDER BY created_at DESC, run_id DESC, score DESC) = 1"
-    )
+    return f"SELECT pair_id, score FROM {NOISE_SCORES_LATEST} WHERE method = $noise_method"
 
 
 def _ensemble_sql(policy: ReleasePolicy, present: set[str], params: dict) -> str:
-    """Mean margin over the members of the latest run of the margin method, per pair."""
-    if policy.margin_source != "ensemble" or RM_SCORES.name not in present:
+    """Mean margin over the members of the latest run of the margin method (view ``rm_scores_latest``), per pair."""
+    if policy.margin_source != "ensemble" or RM_SCORES_LATEST not in present:
         return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS margin")
     params["margin_method"] = policy.margin_method
     return (
-        f"SELECT pair_id, avg(margin) AS margin FROM ("
-        f"  SELECT pair_id, margin, run_id, max(run_id) OVER (PARTITION BY pair_id) AS last_run"
-        f"  FROM {RM_SCORES.name} WHERE method = $margin_method AND margin IS NOT NULL"
-        f") WHERE run_id = last_run GROUP BY pair_id"
+        f"SELECT pair_id, avg(margin) AS margin FROM {RM_SCORES_LATEST} "
+        "WHERE method = $margin_method AND margin IS NOT NULL GROUP BY pair_id"
     )
 
 
 def _judge_sql(present: set[str]) -> str:
     """Per pair, the share of its judge versions (judge, template, attribute) judged in both orders whose two
     verdicts agree, from the judge stage's ``judge_pair_verdicts`` view."""
-    if JUDGE_VERDICTS not in present:
+    if JUDGE_PAIR_VERDICTS not in present:
         return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS consistency")
     return (
-        f"SELECT pair_id, avg(consistent::INTEGER)::DOUBLE AS consistency FROM {JUDGE_VERDICTS} "
+        f"SELECT pair_id, avg(consistent::INTEGER)::DOUBLE AS consistency FROM {JUDGE_PAIR_VERDICTS} "
         "WHERE both_orders GROUP BY pair_id"
     )
 
@@ -249,9 +215,9 @@ def _human_sql(policy: ReleasePolicy, present: set[str]) -> str:
     if not policy.human_override or ANNOTATIONS not in present:
         return _empty("NULL::VARCHAR AS pair_id, NULL::VARCHAR AS verdict")
     return (
-        f"SELECT pair_id, CASE WHEN count(*) = 1 THEN any_value(verdict) ELSE 'split' END AS verdict FROM ("
+        f"SELECT pair_id, CASE WHEN count(*) = 1 THEN any_value(verdict) ELSE '{_NO_MAJORITY}' END AS verdict FROM ("
         f"  SELECT pair_id, verdict, rank() OVER (PARTITION BY pair_id ORDER BY count(DISTINCT annotator) DESC) AS r"
-        f"  FROM {ANNOTATIONS} WHERE verdict IN ('chosen', 'rejected', 'tie') GROUP BY pair_id, verdict"
+        f"  FROM {ANNOTATIONS} WHERE verdict IN ({_VERDICTS}) GROUP BY pair_id, verdict"
         f") WHERE r = 1 GROUP BY pair_id"
     )
 
@@ -285,9 +251,9 @@ def _margin_sql(policy: ReleasePolicy, params: dict) -> str:
     params["margin_scale"] = policy.margin_scale
     if policy.margin_source == "strength":
         # a stated strength belongs to the stated label: a flipped pair has none
-        oriented = "CASE WHEN decision = 'keep' THEN strength ELSE 0 END"
+        oriented = f"CASE WHEN decision = '{Decision.KEEP}' THEN strength ELSE 0 END"
     elif policy.margin_source == "ensemble":
-        oriented = "CASE WHEN decision = 'flip' THEN -rm_margin ELSE rm_margin END"
+        oriented = f"CASE WHEN decision = '{Decision.FLIP}' THEN -rm_margin ELSE rm_margin END"
     else:
         oriented = "0"
     return f"CASE WHEN coalesce(tie, false) THEN 0.0 ELSE greatest(coalesce(({oriented})::DOUBLE, 0.0), 0.0) * $margin_scale END"
@@ -299,5 +265,5 @@ def _weight_sql(policy: ReleasePolicy) -> str:
         return "NULL::DOUBLE"
     return (
         "CASE WHEN score IS NULL OR human IS NOT NULL THEN 1.0 "
-        "WHEN decision = 'flip' THEN least(greatest(score, 0.0), 1.0) ELSE least(greatest(1.0 - score, 0.0), 1.0) END"
+        f"WHEN decision = '{Decision.FLIP}' THEN least(greatest(score, 0.0), 1.0) ELSE least(greatest(1.0 - score, 0.0), 1.0) END"
     )

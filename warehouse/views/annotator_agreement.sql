@@ -8,11 +8,11 @@
 WITH duplicate_rows AS (
     SELECT source, source_file, source_row, any_value(pair_ids) AS pair_ids
     FROM raw_rows
-    WHERE outcome = 'duplicate'
+    WHERE outcome = ${Outcome.DUPLICATE}
     GROUP BY source, source_file, source_row
 ),
 accepted_rows AS (
-    SELECT DISTINCT source_file, source_row FROM raw_rows WHERE outcome = 'accepted'
+    SELECT DISTINCT source_file, source_row FROM raw_rows WHERE outcome = ${Outcome.ACCEPTED}
 ),
 agreeing AS (
     SELECT d.source, unnest(d.pair_ids) AS pair_id, 'agree' AS kind, NULL AS annotator
@@ -33,8 +33,8 @@ SELECT
     count(*) AS second_labels,
     count(DISTINCT s.pair_id) AS comparisons,
     count(*) FILTER (s.kind = 'agree') AS agree,
-    count(*) FILTER (s.kind = 'reversed') AS reversed,
-    count(*) FILTER (s.kind IN ('tie', 'preference')) AS tie_vs_preference,
+    count(*) FILTER (s.kind = ${ConflictKind.REVERSED}) AS reversed,
+    count(*) FILTER (s.kind IN (${ConflictKind.TIE}, ${ConflictKind.PREFERENCE})) AS tie_vs_preference,
     round(count(*) FILTER (s.kind = 'agree') / nullif(count(*), 0), 4) AS agreement_rate,
     count(DISTINCT coalesce(s.annotator, p.annotator)) AS annotators
 FROM second_labels s

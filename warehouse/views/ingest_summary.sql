@@ -2,10 +2,10 @@
 SELECT
     source,
     count(*) AS rows,
-    count(*) FILTER (outcome = 'accepted') AS accepted,
-    count(*) FILTER (outcome = 'duplicate') AS duplicate,
-    count(*) FILTER (outcome = 'conflict') AS conflict,
-    count(*) FILTER (outcome = 'rejected') AS rejected
+    count(*) FILTER (outcome = ${Outcome.ACCEPTED}) AS accepted,
+    count(*) FILTER (outcome = ${Outcome.DUPLICATE}) AS duplicate,
+    count(*) FILTER (outcome = ${Outcome.CONFLICT}) AS conflict,
+    count(*) FILTER (outcome = ${Outcome.REJECTED}) AS rejected
 FROM row_outcomes
 GROUP BY source
 ORDER BY source

@@ -6,12 +6,12 @@ WITH per_order AS (
     SELECT
         pair_id, judge, template_hash, attribute, swapped,
         any_value(template) AS template,
-        count(*) FILTER (status = 'ok') AS ok_votes,
-        count(*) FILTER (status <> 'ok') AS not_ok,
-        count(*) FILTER (status = 'ok' AND verdict = 'chosen') AS chosen_votes,
-        count(*) FILTER (status = 'ok' AND verdict = 'rejected') AS rejected_votes,
-        count(*) FILTER (status = 'ok' AND verdict = 'tie') AS tie_votes,
-        avg(p_verdict) FILTER (status = 'ok') AS mean_p
+        count(*) FILTER (status = ${JudgmentStatus.OK}) AS ok_votes,
+        count(*) FILTER (status <> ${JudgmentStatus.OK}) AS not_ok,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND verdict = ${Verdict.CHOSEN}) AS chosen_votes,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND verdict = ${Verdict.REJECTED}) AS rejected_votes,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND verdict = ${Verdict.TIE}) AS tie_votes,
+        avg(p_verdict) FILTER (status = ${JudgmentStatus.OK}) AS mean_p
     FROM judge_rows
     GROUP BY ALL
 ),
@@ -19,9 +19,9 @@ majority AS (
     SELECT
         *,
         CASE
-            WHEN chosen_votes * 2 > ok_votes THEN 'chosen'
-            WHEN rejected_votes * 2 > ok_votes THEN 'rejected'
-            WHEN tie_votes * 2 > ok_votes THEN 'tie'
+            WHEN chosen_votes * 2 > ok_votes THEN ${Verdict.CHOSEN}
+            WHEN rejected_votes * 2 > ok_votes THEN ${Verdict.REJECTED}
+            WHEN tie_votes * 2 > ok_votes THEN ${Verdict.TIE}
         END AS order_verdict
     FROM per_order
 )

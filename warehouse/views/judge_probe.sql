@@ -8,7 +8,7 @@ WITH latest AS (
     FROM (
         SELECT j.*, row_number() OVER (
             PARTITION BY pair_id, judge, template_hash, attribute, swapped, sample
-            ORDER BY (status = 'ok') DESC, judged_at DESC, run_id DESC) AS pick
+            ORDER BY (status = ${JudgmentStatus.OK}) DESC, judged_at DESC, run_id DESC) AS pick
         FROM judgments j
         WHERE template LIKE 'probe-%'
     )
@@ -17,9 +17,9 @@ WITH latest AS (
 probes AS (
     SELECT
         judge, template, template_hash, attribute, probe_key, pair_id,
-        count(DISTINCT swapped) FILTER (status = 'ok') AS ok,
-        count(DISTINCT swapped) FILTER (status = 'ok' AND verdict = 'rejected') AS key_wins,
-        count(*) FILTER (status <> 'ok') AS not_ok
+        count(DISTINCT swapped) FILTER (status = ${JudgmentStatus.OK}) AS ok,
+        count(DISTINCT swapped) FILTER (status = ${JudgmentStatus.OK} AND verdict = ${Verdict.REJECTED}) AS key_wins,
+        count(*) FILTER (status <> ${JudgmentStatus.OK}) AS not_ok
     FROM latest
     GROUP BY ALL
 )

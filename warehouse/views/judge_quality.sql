@@ -8,7 +8,7 @@
 --     response, over the same pairs with responses of different lengths (length bias);
 --   unparseable, failed: rows without a verdict. Probe rows are not counted (see judge_probe).
 WITH labelled AS (
-    SELECT r.*, p.source, p.tie AS label_tie, CASE WHEN r.swapped THEN 'B' ELSE 'A' END AS label_position
+    SELECT r.*, p.source, p.tie AS label_tie, CASE WHEN r.swapped THEN ${Position.B} ELSE ${Position.A} END AS label_position
     FROM judge_rows r
     JOIN pairs p USING (pair_id)
 ),
@@ -16,16 +16,16 @@ row_stats AS (
     SELECT
         judge, template, template_hash, attribute,
         CASE WHEN grouping(source) = 1 THEN '*' ELSE source END AS source,
-        count(*) FILTER (status = 'ok') AS ok,
-        count(*) FILTER (status = 'unparseable') AS unparseable,
-        count(*) FILTER (status = 'failed') AS failed,
-        count(*) FILTER (status = 'ok' AND winner = 'tie') AS ties,
-        count(*) FILTER (status = 'ok' AND NOT label_tie) AS k_n,
-        count(*) FILTER (status = 'ok' AND NOT label_tie AND winner = label_position) AS k_agree,
-        count(*) FILTER (status = 'ok' AND NOT label_tie AND winner = 'A') AS k_judge_a,
-        count(*) FILTER (status = 'ok' AND NOT label_tie AND winner = 'B') AS k_judge_b,
-        count(*) FILTER (status = 'ok' AND NOT label_tie AND label_position = 'A') AS k_label_a,
-        avg(p_verdict) FILTER (status = 'ok') AS mean_p
+        count(*) FILTER (status = ${JudgmentStatus.OK}) AS ok,
+        count(*) FILTER (status = ${JudgmentStatus.UNPARSEABLE}) AS unparseable,
+        count(*) FILTER (status = ${JudgmentStatus.FAILED}) AS failed,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND winner = ${Position.TIE}) AS ties,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie) AS k_n,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie AND winner = label_position) AS k_agree,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie AND winner = ${Position.A}) AS k_judge_a,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie AND winner = ${Position.B}) AS k_judge_b,
+        count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie AND label_position = ${Position.A}) AS k_label_a,
+        avg(p_verdict) FILTER (status = ${JudgmentStatus.OK}) AS mean_p
     FROM labelled
     GROUP BY GROUPING SETS ((judge, template, template_hash, attribute), (judge, template, template_hash, attribute, source))
 ),
@@ -36,14 +36,14 @@ pair_stats AS (
         count(*) AS pairs,
         count(*) FILTER (v.both_orders) AS both_orders,
         count(*) FILTER (v.consistent) AS consistent,
-        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> 'tie') AS decided,
-        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict = 'chosen') AS agree,
-        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> 'tie'
+        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> ${Verdict.TIE}) AS decided,
+        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict = ${Verdict.CHOSEN}) AS agree,
+        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> ${Verdict.TIE}
                          AND length(p.chosen.content) <> length(p.rejected.content)) AS unequal,
-        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> 'tie'
+        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> ${Verdict.TIE}
                          AND length(p.chosen.content) <> length(p.rejected.content)
-                         AND (v.verdict = 'chosen') = (length(p.chosen.content) > length(p.rejected.content))) AS judge_longer,
-        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> 'tie'
+                         AND (v.verdict = ${Verdict.CHOSEN}) = (length(p.chosen.content) > length(p.rejected.content))) AS judge_longer,
+        count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> ${Verdict.TIE}
                          AND length(p.chosen.content) > length(p.rejected.content)) AS label_longer
     FROM judge_pair_verdicts v
     JOIN pairs p USING (pair_id)

@@ -7,7 +7,7 @@ FROM (
         j.*,
         row_number() OVER (
             PARTITION BY pair_id, judge, template_hash, attribute, swapped, sample
-            ORDER BY (status = 'ok') DESC, judged_at DESC, run_id DESC
+            ORDER BY (status = ${JudgmentStatus.OK}) DESC, judged_at DESC, run_id DESC
         ) AS pick
     FROM judgments j
     WHERE template NOT LIKE 'probe-%'

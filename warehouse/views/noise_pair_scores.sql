@@ -4,28 +4,29 @@
 --                 (components.mean_z) or std over members > |mean|;
 --   likely_wrong: otherwise, ensemble mean margin < 0 (the reward models prefer the rejected response);
 --   strong:       otherwise.
--- Releases read this view; NULL where a method has not been run (judge/human without evidence).
+-- Scores of the latest run of each method (noise_scores_latest); NULL where a method has not been run
+-- (judge/human without evidence).
 WITH s AS (
-    SELECT pair_id, method, score, components FROM noise_scores
+    SELECT pair_id, method, score, components FROM noise_scores_latest
 ),
 wide AS (
     SELECT
         pair_id,
-        max(score) FILTER (method = 'fused') AS fused,
-        max(score) FILTER (method = 'bt') AS bt,
-        max(score) FILTER (method = 'ensemble') AS ensemble,
-        max(score) FILTER (method = 'peer') AS peer,
-        max(score) FILTER (method = 'confident') AS confident,
-        max(score) FILTER (method = 'judge') AS judge,
-        max(score) FILTER (method = 'human') AS human,
-        max(CAST(components->>'mean' AS DOUBLE)) FILTER (method = 'ensemble') AS ensemble_mean,
-        max(CAST(components->>'std' AS DOUBLE)) FILTER (method = 'ensemble') AS ensemble_std,
-        max(CAST(components->>'mean_z' AS DOUBLE)) FILTER (method = 'ensemble') AS ensemble_mean_z,
-        bool_or(CAST(components->>'issue' AS BOOLEAN)) FILTER (method = 'confident') AS confident_issue,
-        bool_or(CAST(components->>'near_identical' AS BOOLEAN)) FILTER (method = 'fused') AS near_identical,
-        max(CAST(components->>'length_diff' AS DOUBLE)) FILTER (method = 'fused') AS length_diff,
-        max(CAST(components->>'chosen_refusals' AS DOUBLE)) FILTER (method = 'fused') AS chosen_refusals,
-        max(CAST(components->>'rejected_refusals' AS DOUBLE)) FILTER (method = 'fused') AS rejected_refusals
+        max(score) FILTER (method = ${NoiseMethod.FUSED}) AS fused,
+        max(score) FILTER (method = ${NoiseMethod.BT}) AS bt,
+        max(score) FILTER (method = ${NoiseMethod.ENSEMBLE}) AS ensemble,
+        max(score) FILTER (method = ${NoiseMethod.PEER}) AS peer,
+        max(score) FILTER (method = ${NoiseMethod.CONFIDENT}) AS confident,
+        max(score) FILTER (method = ${NoiseMethod.JUDGE}) AS judge,
+        max(score) FILTER (method = ${NoiseMethod.HUMAN}) AS human,
+        max(CAST(components->>'mean' AS DOUBLE)) FILTER (method = ${NoiseMethod.ENSEMBLE}) AS ensemble_mean,
+        max(CAST(components->>'std' AS DOUBLE)) FILTER (method = ${NoiseMethod.ENSEMBLE}) AS ensemble_std,
+        max(CAST(components->>'mean_z' AS DOUBLE)) FILTER (method = ${NoiseMethod.ENSEMBLE}) AS ensemble_mean_z,
+        bool_or(CAST(components->>'issue' AS BOOLEAN)) FILTER (method = ${NoiseMethod.CONFIDENT}) AS confident_issue,
+        bool_or(CAST(components->>'near_identical' AS BOOLEAN)) FILTER (method = ${NoiseMethod.FUSED}) AS near_identical,
+        max(CAST(components->>'length_diff' AS DOUBLE)) FILTER (method = ${NoiseMethod.FUSED}) AS length_diff,
+        max(CAST(components->>'chosen_refusals' AS DOUBLE)) FILTER (method = ${NoiseMethod.FUSED}) AS chosen_refusals,
+        max(CAST(components->>'rejected_refusals' AS DOUBLE)) FILTER (method = ${NoiseMethod.FUSED}) AS rejected_refusals
     FROM s
     GROUP BY pair_id
 )

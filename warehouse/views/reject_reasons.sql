@@ -5,6 +5,6 @@ SELECT
     count(*) AS rows,
     min(source_file || ':' || source_row) AS example
 FROM row_outcomes
-WHERE outcome = 'rejected'
+WHERE outcome = ${Outcome.REJECTED}
 GROUP BY ALL
 ORDER BY rows DESC, source, reason

@@ -4,9 +4,9 @@ WITH per_decision AS (
     SELECT
         release,
         count(*) AS pairs,
-        count(*) FILTER (decision = 'keep') AS kept,
-        count(*) FILTER (decision = 'flip') AS flipped,
-        count(*) FILTER (decision = 'drop') AS dropped
+        count(*) FILTER (decision = ${Decision.KEEP}) AS kept,
+        count(*) FILTER (decision = ${Decision.FLIP}) AS flipped,
+        count(*) FILTER (decision = ${Decision.DROP}) AS dropped
     FROM release_rows
     GROUP BY release
 ),

@@ -4,5 +4,5 @@ SELECT *
 FROM raw_rows
 QUALIFY row_number() OVER (
     PARTITION BY source_file, source_row
-    ORDER BY outcome = 'accepted' DESC, run_id DESC
+    ORDER BY outcome = ${Outcome.ACCEPTED} DESC, run_id DESC
 ) = 1
