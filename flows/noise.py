@@ -11,11 +11,10 @@ from prefect import flow
 
 from curate import embed, noise
 from flows.tasks import stage_task
-from schemas import EMBEDDINGS, JUDGMENTS, PAIRS
 
-embed_task = stage_task(embed.STAGE, embed.run, embed.EmbedConfig, skip_when_done=(PAIRS,),
+embed_task = stage_task(embed.STAGE, embed.run, embed.EmbedConfig, skip_when_done=embed.READS,
                         failure=lambda cfg, exc: "embedding failed")
-noise_task = stage_task(noise.STAGE, noise.run, noise.NoiseConfig, skip_when_done=(PAIRS, EMBEDDINGS, JUDGMENTS),
+noise_task = stage_task(noise.STAGE, noise.run, noise.NoiseConfig, skip_when_done=noise.READS,
                         failure=lambda cfg, exc: "noise scoring failed")
 
 

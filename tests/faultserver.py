@@ -47,6 +47,7 @@ class FaultServer(LoopbackServer):
         self.answer_limit: int | None = None
         self.received: list[Received] = []
         self.answered: Counter = Counter()
+        self.admitted = 0  # answers let through so far (for answer_limit)
         self.in_flight = 0
         self.max_in_flight = 0
 
@@ -66,12 +67,14 @@ class FaultServer(LoopbackServer):
 
     def _next_action(self, key: str, body: dict, authorization: str | None) -> str:
         with self.lock:
-            if self.answer_limit is not None and sum(self.answered.values()) >= self.answer_limit:
+            if self.answer_limit is not None and self.admitted >= self.answer_limit:
                 action = "stall"
             elif self.scripts.get(key):
                 action = self.scripts[key].pop(0)
             else:
                 action = self.default
+            if action.partition(":")[0] in ("ok", "slow"):
+                self.admitted += 1  # counted when admitted, so concurrent requests cannot all slip under the limit
             self.received.append(Received(key, action, time.monotonic(), authorization, body))
             return action
 

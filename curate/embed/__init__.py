@@ -3,7 +3,7 @@
 from curate.embed.config import EmbedConfig
 from curate.embed.encoders import DEFAULT_MODEL, ModelNotFound
 from curate.embed.features import EmbeddingsMissing, PairFeatures, encode, model_id, pair_features
-from curate.embed.stage import STAGE, run
+from curate.embed.stage import READS, STAGE, run
 
-__all__ = ["DEFAULT_MODEL", "STAGE", "EmbedConfig", "EmbeddingsMissing", "ModelNotFound", "PairFeatures",
+__all__ = ["DEFAULT_MODEL", "READS", "STAGE", "EmbedConfig", "EmbeddingsMissing", "ModelNotFound", "PairFeatures",
            "encode", "model_id", "pair_features", "run"]

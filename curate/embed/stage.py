@@ -27,6 +27,8 @@ from curate.warehouse import Transaction, Warehouse
 from schemas import EMBEDDINGS, PAIRS
 
 STAGE = "embed"
+READS = (PAIRS,)
+"""The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 
 _MISSING_SQL = f"""
 WITH texts AS (
@@ -51,7 +53,7 @@ def run(wh: Warehouse, cfg: EmbedConfig, progress: Callable[[int, int], None] | 
     ``progress(advance, total)`` is called once with ``(0, total)``, then after each batch of texts."""
     ident = features.model_id(cfg)
     encoders.resolve_model(cfg.model, allow_download=cfg.allow_download)  # a bad model fails before any work
-    run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
+    run = StageRun.start(wh, STAGE, cfg, reads=READS)
 
     def write(tx: Transaction) -> Counts:
         distinct = tx.execute(_DISTINCT_SQL).fetchone()[0]

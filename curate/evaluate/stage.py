@@ -19,13 +19,15 @@ from curate.warehouse import Transaction, Warehouse
 from schemas import RELEASE_ROWS, RELEASES, RM_EVALS
 
 STAGE = "train_rm"
+READS = (RELEASES, RELEASE_ROWS)
+"""The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 
 
 def run(wh: Warehouse, cfg: TrainRMConfig) -> StageResult:
     """Train on release ``cfg.release``, score the eval set, and record one ``rm_evals`` row. ``details``: train and
     eval pairs, eval prompts left out of training, accuracy, training seconds and the eval set's name."""
     name = cfg.release
-    stage_run = StageRun.start(wh, STAGE, cfg, reads=(RELEASES, RELEASE_ROWS))
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=READS)
     torch, transformers, trl = _ml_imports()
     info = store.get(wh, name)
     eval_info = store.get(wh, cfg.eval_on) if cfg.eval_on else info

@@ -1,6 +1,6 @@
 """Ingest: raw preference rows from files and Hugging Face datasets into canonical pairs."""
 
 from curate.ingest.config import IngestConfig
-from curate.ingest.stage import STAGE, run
+from curate.ingest.stage import READS, STAGE, run
 
-__all__ = ["STAGE", "IngestConfig", "run"]
+__all__ = ["READS", "STAGE", "IngestConfig", "run"]

@@ -42,6 +42,8 @@ from curate.warehouse import Transaction, Warehouse
 from schemas import CONFLICTS, PAIRS, RAW_ROWS, ConflictKind, Outcome, PairKind, RejectReason
 
 STAGE = "ingest"
+READS = (PAIRS,)
+"""The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 _TIE = ""  # label of a tie in the known-labels map (a real label is the chosen response's hash)
 
 
@@ -71,7 +73,7 @@ class _Row:
 def run(wh: Warehouse, cfg: IngestConfig, progress: Callable[[int], None] | None = None) -> StageResult:
     """Ingest ``cfg.source`` into the warehouse as one snapshot. When every row is rejected, the rejects
     are still committed (``raw_rows`` says why) and ``NoValidRows`` is raised with the result attached."""
-    stage_run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=READS)
     files = sources.resolve(cfg.source, exclude=wh.path)
     forced = get_adapter(cfg.format) if cfg.format else None
 

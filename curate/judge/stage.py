@@ -24,13 +24,15 @@ from curate.warehouse import Transaction, Warehouse
 from schemas import JUDGMENTS, PAIRS
 
 STAGE = "judge"
+READS = (PAIRS,)
+"""The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 
 
 def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> StageResult:
     """Judge the selected pairs in both orders; one snapshot of ``judgments`` rows plus the run record.
 
     Only ``pairs`` is this run's input: the ``judgments`` it reads to skip finished work are its own output."""
-    stage_run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS,))
+    stage_run = StageRun.start(wh, STAGE, cfg, reads=READS)
     template = cfg.judge_template()
     items = _select(wh, cfg.limit)
     rows, counts = execute(wh, cfg, items, template=template, template_label=template.name, run_id=stage_run.run_id,

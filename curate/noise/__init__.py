@@ -3,6 +3,6 @@
 from curate.noise.checks import refusal_markers
 from curate.noise.config import NoiseConfig
 from curate.noise.methods import METHODS
-from curate.noise.stage import STAGE, run
+from curate.noise.stage import READS, STAGE, run
 
-__all__ = ["METHODS", "STAGE", "NoiseConfig", "refusal_markers", "run"]
+__all__ = ["METHODS", "READS", "STAGE", "NoiseConfig", "refusal_markers", "run"]

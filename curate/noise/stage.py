@@ -37,6 +37,8 @@ from schemas.judge import JUDGE_PAIR_VERDICTS
 from schemas.vocab import NoiseMethod, Verdict
 
 STAGE = "noise"
+READS = (PAIRS, EMBEDDINGS, JUDGMENTS)
+"""The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 _ANNOTATIONS = "annotations"  # human verdicts; the annotation stage's table, read when it exists
 
 
@@ -45,7 +47,7 @@ def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None 
 
     ``progress(step)`` is called before each step. Raises ``embed.EmbeddingsMissing`` when the
     embeddings of some pair are not cached yet (run ``curate embed``)."""
-    run = StageRun.start(wh, STAGE, cfg, reads=(PAIRS, EMBEDDINGS, JUDGMENTS))
+    run = StageRun.start(wh, STAGE, cfg, reads=READS)
     say = progress or (lambda step: None)
     say("reading pairs")
     pairs, judge, human = _read(wh, cfg)
