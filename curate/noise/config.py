@@ -8,8 +8,41 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate import embed
 from curate.noise import checks
-from curate.noise.methods import METHODS, FusionConfig
-from curate.noise.rm import RMConfig
+from schemas.vocab import EVIDENCE_METHODS, RM_METHODS, NoiseMethod
+
+METHODS: tuple[NoiseMethod, ...] = (*RM_METHODS, *EVIDENCE_METHODS, NoiseMethod.FUSED)
+"""Every method, in the order they are computed and listed."""
+
+
+class RMConfig(BaseModel):
+    """How the reward heads are built and trained. Stored (hashed) with every score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folds: int = Field(5, ge=2, description="cross-fitting folds; every pair is scored by heads that never saw it")
+    members: int = Field(8, ge=1, description="ensemble members per fold (bootstrap resamples with their own seeds)")
+    hidden: int = Field(0, ge=0, description="width of the one tanh hidden layer; 0 = linear head")
+    epochs: int = Field(150, ge=1, description="passes over the training pairs")
+    batch_size: int = Field(0, ge=0, description="pairs per Adam step; 0 = full batch")
+    lr: float = Field(0.02, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(2.0, ge=0, description="L2 penalty on the head weights (mean loss + wd * |w|^2)")
+    bootstrap: bool = Field(True, description="ensemble members train on bootstrap resamples (else only their seeds differ)")
+    peer_ramp: float = Field(0.5, gt=0, le=1, description="share of the epochs over which the peer-review drop ratio ramps up")
+    peer_max_rate: float = Field(0.45, ge=0, lt=0.5, description="cap on the drop ratio peer review uses")
+    seed: int = Field(0, description="seed of folds, resamples and initializations")
+    threads: int = Field(1, ge=1, description="torch CPU threads (the heads are small: a second thread gains little and spins on a shared CPU)")
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class FusionConfig(BaseModel):
+    """How the fused score weighs its evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge_reliability: float = Field(0.7, gt=0.5, lt=1, description="assumed accuracy of a position-consistent judge verdict")
+    human_reliability: float = Field(0.9, gt=0.5, lt=1, description="assumed accuracy of a human verdict")
 
 
 class NoiseConfig(BaseModel):

@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-    from curate.noise.rm import RMConfig
+    from curate.noise.config import RMConfig
 
 
 class Heads:

@@ -23,24 +23,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from curate.noise import confident as cl
 from curate.noise import rm
-from schemas.vocab import EVIDENCE_METHODS, RM_METHODS, NoiseMethod
-
-METHODS: tuple[NoiseMethod, ...] = (*RM_METHODS, *EVIDENCE_METHODS, NoiseMethod.FUSED)
-"""Every method, in the order they are computed and listed."""
-
-
-class FusionConfig(BaseModel):
-    """How the fused score weighs its evidence."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    judge_reliability: float = Field(0.7, gt=0.5, lt=1, description="assumed accuracy of a position-consistent judge verdict")
-    human_reliability: float = Field(0.9, gt=0.5, lt=1, description="assumed accuracy of a human verdict")
-
+from curate.noise.config import METHODS, FusionConfig
+from schemas.vocab import NoiseMethod
 
 @dataclass
 class Inputs:
