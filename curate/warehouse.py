@@ -330,7 +330,7 @@ def _create_views(con: duckdb.DuckDBPyConnection, partial: bool = False) -> None
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
                 del pending[name]
                 created += 1
-            except duckdb.CatalogException as exc:
+            except (duckdb.CatalogException, duckdb.BinderException) as exc:  # a table or column an old snapshot lacks
                 errors[name] = str(exc).splitlines()[0]
         if pending and not created:
             if partial:

@@ -4,8 +4,10 @@ Columns are declared once here, as DuckDB types with a line of documentation
 each: the foundation tables in ``tables.py`` and one module per later stage.
 The SQL migrations in ``warehouse/migrations`` are generated from these
 definitions (``python -m schemas``), one numbered file per module, and a test
-keeps the two in sync; the Arrow schemas that writers use are derived from
-the same declarations. No other module spells a column list.
+keeps the two in sync. A column change never edits an old file: it adds a
+numbered set of ``AddColumns`` steps that ALTER the table. The Arrow schemas
+that writers use are derived from the same declarations. No other module
+spells a column list.
 """
 
 from schemas import embed, judge, llm, noise, release, stage, train
@@ -16,10 +18,10 @@ from schemas.noise import NOISE_SCORES, RM_SCORES
 from schemas.release import RELEASE_ROWS, RELEASES
 from schemas.stage import STAGE_RUNS
 from schemas.train import RM_EVALS
-from schemas.tables import CONFLICTS, FOUNDATION, MIGRATIONS, PAIRS, RAW_ROWS, RUNS, Column, Table
+from schemas.tables import CONFLICTS, FOUNDATION, MIGRATIONS, PAIRS, RAW_ROWS, RUNS, AddColumns, Column, Table
 from schemas.vocab import ConflictKind, Outcome, PairKind, RejectReason
 
-MIGRATION_SETS: dict[str, tuple[Table, ...]] = {
+MIGRATION_SETS: dict[str, tuple[Table | AddColumns, ...]] = {
     "001_foundation": FOUNDATION,
     "002_llm": llm.TABLES,
     "003_judge": judge.TABLES,
@@ -28,21 +30,39 @@ MIGRATION_SETS: dict[str, tuple[Table, ...]] = {
     "006_release": release.TABLES,
     "007_train": train.TABLES,
     "008_stage": stage.TABLES,
+    "009_judge_settings": judge.SETTINGS_CHANGES,
 }
-"""Migration file stem -> the tables it creates. A column change adds a new numbered set; old ones never change."""
+"""Migration file stem -> the tables it creates or the columns it adds. A column change adds a new numbered
+set of ``AddColumns``; old sets never change."""
 
-ALL_TABLES: tuple[Table, ...] = tuple(t for tables in MIGRATION_SETS.values() for t in tables)
+
+def _current_tables() -> tuple[Table, ...]:
+    """Each table at its latest version: the one an ``AddColumns`` step upgraded it to, else as created."""
+    tables: dict[str, Table] = {}
+    for steps in MIGRATION_SETS.values():
+        for step in steps:
+            table = step.table if isinstance(step, AddColumns) else step
+            tables[table.name] = table
+    return tuple(tables.values())
 
 
-def migration_sql(tables: tuple[Table, ...]) -> str:
+ALL_TABLES: tuple[Table, ...] = _current_tables()
+
+
+def migration_sql(steps: tuple[Table | AddColumns, ...]) -> str:
     """The generated text of one migration file."""
     parts = ["-- Generated from schemas/ by `python -m schemas`. Do not edit by hand."]
-    parts += [f"\n-- {t.name} v{t.version}: {t.doc}\n{t.ddl()}" for t in tables]
+    for step in steps:
+        if isinstance(step, AddColumns):
+            parts.append(f"\n-- {step.header}\n{step.ddl()}")
+        else:
+            parts.append(f"\n-- {step.name} v{step.version}: {step.doc}\n{step.ddl()}")
     return "\n".join(parts) + "\n"
 
 
 __all__ = [
     "ALL_TABLES",
+    "AddColumns",
     "CONFLICTS",
     "EMBEDDINGS",
     "JUDGMENTS",

@@ -1,8 +1,10 @@
 """Judge evidence: one row per judged order and sample. Verdicts, never decisions."""
 
-from schemas.tables import Column, Table
+from dataclasses import replace
 
-JUDGMENTS = Table(
+from schemas.tables import AddColumns, Column, Table
+
+JUDGMENTS_V1 = Table(
     name="judgments",
     version=1,
     key=("pair_id", "judge", "template_hash", "attribute", "swapped", "sample", "run_id"),
@@ -27,14 +29,33 @@ JUDGMENTS = Table(
         Column("request_hash", "VARCHAR", "the llm_requests row of the answer used"),
         Column("prompt_tokens", "INTEGER", "prompt tokens of the requests behind this verdict, re-asks included"),
         Column("completion_tokens", "INTEGER", "completion tokens of the requests behind this verdict, re-asks included"),
-        Column("cost_usd", "DOUBLE", "cost of those requests from the price table (a cached answer keeps the cost it had when sent)"),
+        Column("cost_usd", "DOUBLE", "cost of those requests from the price table (a cached answer keeps the cost it had when sent); "
+               "NULL when unknown: a remote model missing from the price table"),
         Column("probe_key", "VARCHAR", "the non-answer a robustness-probe row paired with a real response (probe rows only)"),
         Column("run_id", "VARCHAR", "run that wrote the row"),
         Column("judged_at", "TIMESTAMPTZ", "when the row was written"),
     ),
 )
+"""judgments as ``003_judge`` creates it; v2 adds the sampling settings."""
 
-TABLES: tuple[Table, ...] = (JUDGMENTS,)
+JUDGMENTS = replace(
+    JUDGMENTS_V1,
+    version=2,
+    key=(*JUDGMENTS_V1.key[:4], "settings_hash", *JUDGMENTS_V1.key[4:]),
+    columns=(
+        *JUDGMENTS_V1.columns,
+        Column("settings_hash", "VARCHAR", "hash of the sampling settings (NULL: written before judgments v2, settings unknown)"),
+        Column("settings", "JSON", "the sampling settings the verdict was made with: temperature, seed, max_tokens, samples, "
+               "output_mode, logprobs, top_logprobs, max_chars, max_parse_retries"),
+    ),
+)
+"""The judgments table now: a judge version is (judge, template_hash, attribute, settings_hash)."""
+
+TABLES: tuple[Table, ...] = (JUDGMENTS_V1,)
+"""What ``003_judge`` creates."""
+
+SETTINGS_CHANGES: tuple[AddColumns, ...] = (AddColumns(JUDGMENTS, JUDGMENTS_V1),)
+"""What ``009_judge_settings`` adds to a warehouse's judgments."""
 
 JUDGE_PAIR_VERDICTS = "judge_pair_verdicts"
 """View (``warehouse/views``): one verdict per pair, judge, attribute and sample, with its position consistency."""

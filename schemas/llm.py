@@ -9,7 +9,7 @@ LLM_REQUESTS = Table(
     doc="One row per finished request attempt. Only status 'ok' rows are served from the cache; failures are kept, never served.",
     columns=(
         Column("request_hash", "VARCHAR", "hash of endpoint identity, model, template hash, messages and sampling parameters"),
-        Column("endpoint", "VARCHAR", "the base URL the request went to (never a key)"),
+        Column("endpoint", "VARCHAR", "the base URL the request went to, without credentials or query string (never a key)"),
         Column("model", "VARCHAR", "model name sent to the endpoint"),
         Column("template_hash", "VARCHAR", "hash of the prompt template that built the messages"),
         Column("request", "JSON", "messages and sampling parameters as sent"),
@@ -22,7 +22,8 @@ LLM_REQUESTS = Table(
         Column("retries", "INTEGER", "transport retries (429, 5xx, timeouts) before this outcome"),
         Column("prompt_tokens", "INTEGER", "prompt tokens, as the endpoint reported"),
         Column("completion_tokens", "INTEGER", "completion tokens, as the endpoint reported"),
-        Column("cost_usd", "DOUBLE", "cost from the configured per-model price table (0 when unpriced)"),
+        Column("cost_usd", "DOUBLE", "cost from the configured per-model price table; NULL (unknown) for a remote model missing from it, "
+               "0 on a loopback endpoint (local compute is not billed)"),
         Column("latency_ms", "DOUBLE", "wall time of the successful HTTP attempt (status 'ok' only)"),
         Column("run_id", "VARCHAR", "run that sent the request"),
         Column("created_at", "TIMESTAMPTZ", "when the outcome was recorded"),

@@ -1,7 +1,8 @@
 """Table definitions: name, version, key and documented columns; the foundation tables.
 
 A table's ``version`` goes up whenever its columns change, together with a new
-numbered migration under ``warehouse/migrations``.
+numbered migration under ``warehouse/migrations``: an ``AddColumns`` step that
+ALTERs the table a warehouse already has (old migration files never change).
 """
 
 from __future__ import annotations
@@ -46,6 +47,33 @@ class Table:
         """The Arrow schema writers build batches with, derived from the DuckDB types."""
         select = ", ".join(f"NULL::{c.type} AS {c.name}" for c in self.columns)
         return duckdb.sql(f"SELECT {select} LIMIT 0").to_arrow_table().schema
+
+
+@dataclass(frozen=True)
+class AddColumns:
+    """A migration step that upgrades ``previous`` to ``table`` by adding columns: ``previous``'s columns must
+    be the start of ``table``'s (``ALTER TABLE ... ADD COLUMN`` appends), and the rest are added, NULL in old rows."""
+
+    table: Table
+    previous: Table
+
+    def __post_init__(self) -> None:
+        old = self.previous.columns
+        if self.table.name != self.previous.name or self.table.columns[: len(old)] != old or self.table.version <= self.previous.version:
+            raise ValueError(f"{self.table.name} v{self.table.version} does not extend v{self.previous.version} by new columns")
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns this step adds."""
+        return self.table.columns[len(self.previous.columns):]
+
+    @property
+    def header(self) -> str:
+        names = ", ".join(c.name for c in self.columns)
+        return f"{self.table.name} v{self.previous.version} -> v{self.table.version}: add {names}"
+
+    def ddl(self) -> str:
+        return "\n".join(f"ALTER TABLE {self.table.name} ADD COLUMN IF NOT EXISTS {c.name} {c.type};" for c in self.columns)
 
 
 LINEAGE = (

@@ -32,6 +32,8 @@ class RejectReason(StrEnum):
     BAD_RATING = "bad_rating"
     EQUAL_RATINGS = "equal_ratings"
     UNPAIRED_RESPONSE = "unpaired_response"
+    BAD_TIE = "bad_tie"  # a tie value that is not a recognized boolean
+    UNREADABLE_SOURCE = "unreadable_source"  # the file broke off (truncated or corrupt); the rows before it are kept
 
 
 class ConflictKind(StrEnum):

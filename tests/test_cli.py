@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import trl, write_jsonl
 from typer.testing import CliRunner
@@ -107,3 +110,65 @@ def test_cli_stats_at_an_earlier_snapshot(curate, tmp_path):
     earlier = curate("stats", "--at", first)
     assert earlier.exit_code == 0 and f"at snapshot {first}" in earlier.output
     assert re.search(r"│ first ", earlier.output) and not re.search(r"│ second ", earlier.output)  # source cells
+
+
+def rejects(curate) -> list[list]:
+    """(row, reason) of every rejected row, as ``curate sql`` reports them."""
+    out = curate("sql", "select source_row, reason from raw_rows where outcome = 'rejected' order by 1", "-o", "json").output
+    return [[r["source_row"], r["reason"]] for r in json.loads(out)]
+
+
+def test_cli_ingest_bad_tie_rows_are_rejected_and_false_words_are_no_tie(curate, tmp_path):
+    path = tmp_path / "ties.csv"
+    path.write_text("prompt,chosen,rejected,tie\nq0,a,b,false\nq1,a,b,0\nq2,a,b,sometimes\nq3,a,b,true\n")
+    result = curate("ingest", str(path), "--no-detect-language")
+    assert result.exit_code == 0, result.output
+    assert "bad_tie" in result.output and rejects(curate) == [[2, "bad_tie"]]
+    ties = json.loads(curate("sql", "select tie from pairs order by source_row", "-o", "json").output)
+    assert [t["tie"] for t in ties] == [False, False, True]
+
+
+def test_cli_ingest_truncated_gzip_exits_zero_with_unreadable_source(curate, tmp_path):
+    data = b"".join(json.dumps(trl(prompt=f"q{i}")).encode() + b"\n" for i in range(300))
+    whole = gzip.compress(data)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    result = curate("ingest", str(path), "--no-detect-language")
+    assert result.exit_code == 0, result.output
+    assert "Aborted" not in result.output and "unreadable_source" in result.output
+    ((row, reason),) = rejects(curate)
+    assert reason == "unreadable_source" and row > 0
+    counted = json.loads(curate("sql", "select count(*) as n from pairs", "-o", "json").output)
+    assert counted == [{"n": row}]  # every row before the break is kept
+
+
+def test_cli_ingest_nan_strength_in_parquet_exits_zero_with_bad_strength(curate, tmp_path):
+    path = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"prompt": ["a", "b"], "chosen": ["x", "x"], "rejected": ["y", "y"],
+                             "strength": pa.array([float("nan"), 1.0])}), path)
+    result = curate("ingest", str(path), "--no-detect-language")
+    assert result.exit_code == 0, result.output
+    assert rejects(curate) == [[0, "bad_strength"]]
+
+
+def test_cli_sql_bad_query_prints_duckdbs_message_on_one_line_and_exits_1(curate, tmp_path):
+    curate("init")
+    for query, message in (("selec 1", 'Parser Error: syntax error at or near "selec"'),
+                           ("select * from no_such_table", "Catalog Error: Table with name no_such_table does not exist")):
+        result = curate("sql", query)
+        assert result.exit_code == 1
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("error: query failed: ") and message in line and "Traceback" not in line
+
+
+def test_cli_bad_at_output_and_warehouse_path_are_usage_errors_not_tracebacks(curate, tmp_path):
+    curate("init")
+    missing = curate("sql", "select 1", "--at", "999")
+    assert missing.exit_code == 2 and "no snapshot 999" in missing.output
+    assert curate("stats", "--at", "999").exit_code == 2
+    assert curate("sql", "select 1", "--at", "-1").exit_code == 2
+    bad_output = curate("sql", "select 1", "-o", "xml")
+    assert bad_output.exit_code == 2 and "unknown output 'xml'" in bad_output.output
+    (tmp_path / "a-file").write_text("")
+    not_a_dir = curate("init", "--warehouse", str(tmp_path / "a-file"))
+    assert not_a_dir.exit_code == 3 and "cannot create a warehouse" in not_a_dir.output

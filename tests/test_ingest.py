@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 
@@ -226,6 +229,120 @@ def test_ingest_file_without_valid_rows_fails_but_records_its_rejects(wh, tmp_pa
         run_ingest(wh, path)
     assert query(wh, "SELECT count(*) FROM raw_rows WHERE outcome = 'rejected'") == [(2,)]
     assert query(wh, "SELECT count(*) FROM pairs") == [(0,)]
+
+
+# ---------------------------------------------------------------- bad input never aborts a run
+
+
+def test_ingest_nan_and_inf_strength_from_parquet_and_csv_are_rejected_as_bad_strength(wh, tmp_path):
+    """NaN is what pandas writes for a missing integer; it is a bad row, never an exception."""
+    pq.write_table(pa.table({"prompt": ["p0", "p1", "p2"], "chosen": ["a", "a", "a"], "rejected": ["b", "b", "b"],
+                             "strength": pa.array([2.0, float("nan"), float("inf")])}), tmp_path / "s.parquet")
+    (tmp_path / "s.csv").write_text("prompt,chosen,rejected,strength\nc0,a,b,nan\nc1,a,b,-inf\nc2,a,b,\nc3,a,b,1\n")
+    hs2p = [{"prompt": "h0", "response_1": "x", "response_2": "y", "preference_strength": v} for v in (float("nan"), -1.0)]
+    pq.write_table(pa.Table.from_pylist(hs2p), tmp_path / "t.parquet")
+    result = run_ingest(wh, tmp_path)
+    rows = query(wh, "SELECT regexp_extract(source_file, '[^/]+$'), source_row, outcome, reason FROM raw_rows "
+                     "WHERE run_id = ? ORDER BY 1, 2", [result.run_id])
+    assert rows == [
+        ("s.csv", 0, "rejected", "bad_strength"), ("s.csv", 1, "rejected", "bad_strength"),
+        ("s.csv", 2, "accepted", None), ("s.csv", 3, "accepted", None),
+        ("s.parquet", 0, "accepted", None), ("s.parquet", 1, "rejected", "bad_strength"),
+        ("s.parquet", 2, "rejected", "bad_strength"),
+        ("t.parquet", 0, "rejected", "bad_strength"), ("t.parquet", 1, "accepted", None),
+    ]
+    assert query(wh, "SELECT strength FROM pairs WHERE prompt[1].content = 'p0'") == [(2,)]
+
+
+def test_ingest_nan_and_inf_ratings_are_rejected_as_bad_rating(wh, tmp_path):
+    nan, inf = float("nan"), float("inf")
+    trl_rows = [trl(prompt="r0", score_chosen=nan, score_rejected=1.0), trl(prompt="r1", score_chosen=2.0, score_rejected=inf),
+                trl(prompt="r2", score_chosen=2.0, score_rejected=1.0)]
+    pq.write_table(pa.Table.from_pylist(trl_rows), tmp_path / "trl.parquet")
+    uf = [{"instruction": f"u{i}", "completions": [{"response": "good", "overall_score": score},
+                                                   {"response": "bad", "overall_score": 1.0}]} for i, score in enumerate((nan, 5.0))]
+    pq.write_table(pa.Table.from_pylist(uf), tmp_path / "uf.parquet")
+    (tmp_path / "hs2.csv").write_text("prompt,response,helpfulness\nq,one,nan\nq,two,1\nq,three,3\n")
+    result = run_ingest(wh, tmp_path)
+    rows = query(wh, "SELECT regexp_extract(source_file, '[^/]+$'), source_row, outcome, reason FROM raw_rows "
+                     "WHERE run_id = ? ORDER BY 1, 2", [result.run_id])
+    assert rows == [
+        ("hs2.csv", 0, "rejected", "bad_rating"), ("hs2.csv", 1, "accepted", None), ("hs2.csv", 2, "accepted", None),
+        ("trl.parquet", 0, "rejected", "bad_rating"), ("trl.parquet", 1, "rejected", "bad_rating"),
+        ("trl.parquet", 2, "accepted", None),
+        ("uf.parquet", 0, "rejected", "bad_rating"), ("uf.parquet", 1, "accepted", None),
+    ]
+
+
+def test_ingest_csv_tie_words_are_booleans_and_anything_else_is_bad_tie(wh, tmp_path):
+    values = ["false", "0", "no", "False", "", "true", "1", "YES", "maybe", "2"]
+    path = tmp_path / "ties.csv"
+    path.write_text("prompt,chosen,rejected,tie\n" + "".join(f"q{i},a,b,{v}\n" for i, v in enumerate(values)))
+    result = run_ingest(wh, path)
+    assert [r[2] for r in outcomes(wh, result.run_id)] == [None] * 8 + ["bad_tie", "bad_tie"]
+    ties = query(wh, "SELECT tie FROM pairs ORDER BY source_row")
+    assert [t for (t,) in ties] == [False] * 5 + [True] * 3
+
+
+def truncated_gzip(path, data: bytes, keep: float = 0.5):
+    whole = gzip.compress(data)
+    path.write_bytes(whole[: int(len(whole) * keep)])
+    return path
+
+
+def test_ingest_truncated_gzip_keeps_the_rows_before_the_break_as_unreadable_source(wh, tmp_path):
+    lines = b"".join(json.dumps(trl(prompt=f"question {i}")).encode() + b"\n" for i in range(400))
+    result = run_ingest(wh, truncated_gzip(tmp_path / "cut.jsonl.gz", lines))
+    rows = outcomes(wh, result.run_id)
+    *kept, (break_row, outcome, reason) = rows
+    assert (outcome, reason) == ("rejected", "unreadable_source")
+    assert 0 < len(kept) < 400 and {r[1] for r in kept} == {"accepted"}
+    assert break_row == len(kept) == result.outcomes["accepted"]
+    (detail,) = query(wh, "SELECT detail FROM raw_rows WHERE reason = 'unreadable_source'")
+    assert f"breaks off at row {break_row}" in detail[0] and "EOFError" in detail[0]
+
+
+def test_ingest_corrupt_gzip_csv_and_damaged_parquet_are_unreadable_sources_beside_good_files(wh, tmp_path):
+    csv_text = b"prompt,chosen,rejected\n" + b"".join(b"c%d,a,b\n" % i for i in range(300))
+    whole = bytearray(gzip.compress(csv_text))
+    whole[len(whole) // 2:] = bytes(len(whole) - len(whole) // 2)  # zeros from the middle on: corrupt deflate data
+    (tmp_path / "bad.csv.gz").write_bytes(bytes(whole))
+    pq.write_table(pa.Table.from_pylist([trl(prompt="parquet")]), tmp_path / "damaged.parquet")
+    damaged = (tmp_path / "damaged.parquet").read_bytes()
+    (tmp_path / "damaged.parquet").write_bytes(damaged[: len(damaged) // 2])
+    write_jsonl(tmp_path / "good.jsonl", [trl(prompt="good")])
+    result = run_ingest(wh, tmp_path)
+    breaks = query(wh, "SELECT regexp_extract(source_file, '[^/]+$'), detail FROM raw_rows "
+                       "WHERE run_id = ? AND reason = 'unreadable_source' ORDER BY 1", [result.run_id])
+    assert [name for name, _ in breaks] == ["bad.csv.gz", "damaged.parquet"]
+    assert "no row could be read" in breaks[1][1]
+    assert query(wh, "SELECT count(*) FROM pairs WHERE prompt[1].content = 'good'") == [(1,)]
+    assert result.rows_in == query(wh, "SELECT count(*) FROM raw_rows WHERE run_id = ?", [result.run_id])[0][0]
+
+
+def test_ingest_grouped_rows_in_no_pair_are_rejected_not_accepted(wh, tmp_path):
+    def rated(response, helpfulness):
+        return {"prompt": "P", "response": response, "helpfulness": helpfulness}
+
+    rows = [rated("best", 4), rated("also best", 4), rated("best ", 2), rated("worst", 1)]
+    result = run_ingest(wh, write_jsonl(tmp_path / "hs2.jsonl", rows))
+    assert outcomes(wh, result.run_id) == [
+        (0, "accepted", None), (1, "rejected", "equal_ratings"), (2, "rejected", "identical_responses"), (3, "accepted", None)]
+    pair_ids = query(wh, "SELECT source_row, len(pair_ids) FROM raw_rows WHERE pair_ids IS NOT NULL ORDER BY 1")
+    assert pair_ids == [(0, 1), (3, 1)]  # each row holds only the pairs its response is in
+    reversed_rows = [rated("worst", 4), rated("best", 1)]
+    again = run_ingest(wh, write_jsonl(tmp_path / "flip.jsonl", reversed_rows))
+    assert [r[1] for r in outcomes(wh, again.run_id)] == ["conflict", "conflict"]
+    assert query(wh, "SELECT count(*) FROM conflicts") == [(1,)]  # one contradiction, recorded once
+
+
+def test_ingest_non_string_justification_is_rejected_and_a_nan_annotator_is_missing(wh, tmp_path):
+    write_jsonl(tmp_path / "j.jsonl", [trl(prompt="j0", justification=5), trl(prompt="j1", rationale={"why": 1})])
+    pq.write_table(pa.Table.from_pylist([trl(prompt="j2", annotator=float("nan")), trl(prompt="j3", annotator=7.0)]),
+                   tmp_path / "k.parquet")
+    result = run_ingest(wh, tmp_path)
+    assert result.dropped == {"non_string_content": 2}
+    assert query(wh, "SELECT prompt[1].content, annotator FROM pairs ORDER BY 1") == [("j2", None), ("j3", "7")]
 
 
 # ---------------------------------------------------------------- ids, duplicates, conflicts

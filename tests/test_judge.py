@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,12 +18,16 @@ from conftest import query, run_ingest, trl, write_jsonl
 from judgeserver import WINNER_TOP, ScriptedJudge, Shown, verdict
 from typer.testing import CliRunner
 
+import curate.warehouse as warehouse_module
 from curate import judge
 from curate.judge import prompt as judge_prompt
 from curate.cli import app
 from curate.errors import ConfigError
 from curate.judge.parse import parse_verdict, verdict_probability
+from curate.warehouse import Warehouse
 from schemas import JUDGMENTS
+from schemas.judge import JUDGMENTS_V1
+from warehouse import MIGRATIONS_DIR
 
 PRICE = {"input": 1.0, "output": 2.0}  # USD per 1M tokens for the scripted model
 ROW_COST = (100 * 1.0 + 20 * 2.0) / 1e6  # the scripted server reports 100 prompt + 20 completion tokens
@@ -218,6 +223,137 @@ def test_judge_limit_picks_the_same_pairs_and_a_cap_stops_with_exit_6(marker_pai
         assert finished.exit_code == 0 and server.count == 12
     assert query(wh, "SELECT count(*), count(DISTINCT pair_id) FROM judgments") == [(12, 6)]
     assert "requests sent 5" in finished.output
+
+
+# --- judge versions: settings, URLs, cost ------------------------------------------------------------
+
+def test_judge_changed_sampling_settings_are_judged_anew_in_rows_of_their_own(marker_pairs):
+    wh = marker_pairs
+    with ScriptedJudge(lambda shown: verdict("A")) as server:
+        def sent(**options) -> tuple[int, int]:
+            before = server.count
+            result = judge.run(wh, scripted(server, limit=2, **options))
+            return server.count - before, result.rows_written
+
+        assert sent() == (4, 4)
+        assert sent() == (0, 0)
+        assert sent(output_mode="json_object_schema") == (0, 0)  # what auto resolves to on loopback: the same settings
+        assert sent(temperature=0.5) == (4, 4)
+        assert sent(seed=7) == (4, 4)
+        assert sent(max_tokens=64) == (4, 4)
+        assert sent(output_mode="none") == (4, 4)
+        assert sent(samples=2, temperature=0.5) == (4, 8)  # sample 0 is the temperature=0.5 request: the cache answers
+    stored = [json.loads(text) for (text,) in query(wh, "SELECT DISTINCT settings FROM judgments")]
+    mode = "json_object_schema"
+    assert {(s["temperature"], s["seed"], s["max_tokens"], s["output_mode"], s["samples"]) for s in stored} == {
+        (0.0, 0, 128, mode, 1), (0.5, 0, 128, mode, 1), (0.0, 7, 128, mode, 1), (0.0, 0, 64, mode, 1),
+        (0.0, 0, 128, "none", 1), (0.5, 0, 128, mode, 2)}
+    per_version = query(wh, "SELECT settings_hash, count(*), count(DISTINCT settings) FROM judgments GROUP BY 1")
+    assert len(per_version) == 6 and all(h and rows in (4, 8) and distinct == 1 for h, rows, distinct in per_version)
+    assert query(wh, "SELECT count(*), count(DISTINCT settings) FROM judge_quality WHERE source = '*'") == [(6, 6)]
+    assert query(wh, "SELECT count(*), count(DISTINCT settings_hash) FROM judge_pair_verdicts") == [(12, 6)]
+    assert query(wh, "SELECT count(*) FROM judge_rows") == [(28,)]
+
+
+def test_judge_upgrades_a_warehouse_made_before_the_settings_columns(tmp_path, monkeypatch):
+    old = tmp_path / "migrations-008"
+    old.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        if int(path.name[:3]) <= 8:
+            shutil.copy(path, old / path.name)
+    monkeypatch.setattr(warehouse_module, "MIGRATIONS_DIR", old)  # the previous version's migrations, 001..008
+    previous = Warehouse.init(tmp_path / "wh")
+    run_ingest(previous, write_jsonl(tmp_path / "p.jsonl", [trl(prompt=f"q-{i}") for i in range(2)]), detect_language=False)
+
+    def tables(sql: str, params: list | None = None) -> list[tuple]:  # this code's views need the new columns
+        with previous.connect(read_only=True, views=False) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    pair_id = tables("SELECT min(pair_id) FROM pairs")[0][0]
+    with previous.transaction("judge-old", "a v1 judgment") as tx:
+        tx.execute(f"INSERT INTO judgments ({', '.join(JUDGMENTS_V1.names)}) SELECT ?, 'localhost/v1/scripted', 'pairwise', "
+                   "'h', 'overall', false, 0, 'A', 'chosen', 0.8, NULL, 'old', 'ok', NULL, 1, NULL, 1, 1, 0.0, NULL, "
+                   "'judge-old', now()", [pair_id])
+    columns = "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'lake' AND table_name = 'judgments'"
+    assert len(tables(columns)) == len(JUDGMENTS_V1.names)
+    before = tables("SELECT max(snapshot_id) FROM lake.snapshots()")[0][0]
+    monkeypatch.undo()
+
+    wh = Warehouse.open(tmp_path / "wh")  # applies 009_judge_settings
+    assert query(wh, "SELECT max(name) FROM migrations") == [("009_judge_settings.sql",)]
+    assert [c for (c,) in query(wh, columns + " ORDER BY ordinal_position")] == JUDGMENTS.names
+    assert query(wh, "SELECT settings_hash, settings FROM judgments") == [(None, None)]
+    with ScriptedJudge(lambda shown: verdict("A")) as server:
+        result = judge.run(wh, scripted(server))
+    assert result.rows_written == 4 and server.count == 4
+    assert query(wh, "SELECT count(*) FROM judgments WHERE settings_hash = ?", [result.details["settings_hash"]]) == [(4,)]
+    quality = query(wh, "SELECT template, settings, pairs FROM judge_quality WHERE source = '*' ORDER BY settings NULLS FIRST")
+    assert quality == [("pairwise@h", None, 1), (quality[1][0], result.details["settings_hash"][:8], 2)]
+    then = "SELECT template, settings, pairs FROM judge_quality WHERE source = '*'"
+    assert query(wh, then, at=before) == [("pairwise@h", None, 1)]  # the views still read the v1 snapshot
+
+
+SECRET, QUERY_KEY = "pw-DO-NOT-STORE-3b8d", "qk-DO-NOT-STORE-e41f"
+
+
+def test_judge_stores_the_base_url_without_credentials_or_query(marker_pairs, monkeypatch):
+    wh = marker_pairs
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    with ScriptedJudge(lambda shown: verdict("A")) as server:
+        url = server.base_url.replace("http://", f"http://judge:{SECRET}@") + f"?key={QUERY_KEY}"
+        result = runner.invoke(app, ["judge", "-w", str(wh.path), "--base-url", url, "--model", "scripted", "--limit", "2"],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert server.count == 4 and "4 judgments written" in result.output
+        bad = runner.invoke(app, ["judge", "-w", str(wh.path), "--base-url", url])  # no --model: a config error
+    assert bad.exit_code == 2 and "model is required" in bad.output
+    public = server.base_url
+    config = json.loads(query(wh, "SELECT config FROM runs WHERE stage = 'judge'")[0][0])
+    assert config["base_url"] == public
+    assert query(wh, "SELECT DISTINCT endpoint FROM llm_requests") == [(public,)]
+    assert query(wh, "SELECT DISTINCT judge FROM judgments") == [("localhost/v1/scripted",)]
+    for text in (result.output, bad.output):
+        assert SECRET not in text and QUERY_KEY not in text
+    files = [path for path in wh.path.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".parquet" for path in files)
+    for path in files:  # the catalog, every data file; the journal was loaded and removed
+        assert SECRET.encode() not in path.read_bytes() and QUERY_KEY.encode() not in path.read_bytes(), path
+
+
+def _through_proxy(monkeypatch, server: ScriptedJudge) -> None:
+    """Send plain-HTTP requests for any host through ``server``, as an HTTP proxy: a proxy gets the absolute URL
+    and the scripted server answers by the body, so a remote-looking base URL reaches it."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url.removesuffix("/v1"))
+
+
+def test_judge_unpriced_remote_model_costs_unknown_never_zero(marker_pairs, monkeypatch):
+    wh = marker_pairs
+    monkeypatch.setenv("COLUMNS", "220")
+    runner = CliRunner()
+    remote = ["judge", "-w", str(wh.path), "--base-url", "http://judge.invalid/v1", "--model", "unpriced-model", "--limit", "2"]
+    with ScriptedJudge(lambda shown: verdict("A")) as server:
+        _through_proxy(monkeypatch, server)
+        capped = runner.invoke(app, [*remote, "--max-cost", "1"])
+        assert capped.exit_code == 2 and "no price" in capped.output and server.count == 0
+        result = runner.invoke(app, remote, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert server.count == 4 and "cost unknown" in result.output and "$0.0000" not in result.output
+        monkeypatch.delenv("HTTP_PROXY")
+        local = runner.invoke(app, ["judge", "-w", str(wh.path), "--base-url", server.base_url, "--model", "unpriced-model",
+                                    "--limit", "2"], catch_exceptions=False)  # loopback: free
+        assert local.exit_code == 0 and "cost $0.0000" in local.output
+    costs = query(wh, "SELECT judge, count(*), count(cost_usd), sum(cost_usd) FROM judgments GROUP BY 1 ORDER BY 1")
+    assert costs == [("judge.invalid/v1/unpriced-model", 4, 0, None), ("localhost/v1/unpriced-model", 4, 4, 0.0)]
+    assert query(wh, "SELECT count(*), count(cost_usd) FROM llm_requests WHERE endpoint = 'http://judge.invalid/v1'") == [(4, 0)]
+    counts = [json.loads(c)["details"] for (c,) in query(wh, "SELECT counts FROM runs WHERE stage = 'judge' ORDER BY started_at")]
+    assert [(c["cost_usd"], c["requests_unpriced"]) for c in counts] == [(None, 4), (0.0, 0)]
+    assert query(wh, "SELECT judge, cost_usd, cost, unpriced FROM judge_cost ORDER BY judge") == [
+        ("judge.invalid/v1/unpriced-model", None, "unknown", 4), ("localhost/v1/unpriced-model", 0.0, "$0.0000", 0)]
+    stats = runner.invoke(app, ["stats", "-w", str(wh.path)], catch_exceptions=False)
+    assert "judge cost" in stats.output and "unknown" in stats.output
 
 
 # --- views against hand-computed numbers -----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import signal
 import subprocess
@@ -124,6 +125,25 @@ def test_llm_max_cost_without_a_price_is_a_config_error(lake):
     endpoint = EndpointConfig(base_url="https://api.example.com/v1", model="mystery-model")
     with pytest.raises(ConfigError, match="no price"):
         LLMClient(lake, endpoint, LimitsConfig(max_cost_usd=1.0), run_id="unpriced")
+
+
+def test_llm_unpriced_remote_model_costs_none_and_the_cache_keeps_it(lake, fault, monkeypatch):
+    # the fault server as an HTTP proxy: a remote-looking URL reaches it (it answers by the request body)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fault.base_url.removesuffix("/v1"))
+    fault.script("unpriced-2", "400")
+    endpoint = EndpointConfig(base_url="http://llm.invalid/v1", model="mystery-model")
+    with LLMClient(lake, endpoint, LimitsConfig(**FAST), run_id="unpriced-1") as llm:
+        first = llm.complete(chat_requests(3, "unpriced"))
+    assert [(r.status, r.cost_usd) for r in first] == [("ok", None), ("ok", None), ("failed", None)]
+    assert first[0].prompt_tokens > 0 and llm.usage.cost_usd is None and llm.usage.unpriced == 3
+    assert query(lake, "SELECT count(*), count(cost_usd) FROM llm_requests WHERE run_id = 'unpriced-1'") == [(3, 0)]
+    with LLMClient(lake, endpoint, LimitsConfig(**FAST), run_id="unpriced-2") as llm:
+        again = llm.complete(chat_requests(2, "unpriced"))
+    assert [(r.cached, r.cost_usd) for r in again] == [(True, None), (True, None)]
+    assert llm.usage.cost_usd == 0.0 and llm.usage.requests_sent == 0  # nothing sent: nothing spent
+    assert len(fault.received) == 3
 
 
 # --- faults ------------------------------------------------------------------------------------
@@ -270,6 +290,22 @@ def test_llm_api_key_never_lands_on_disk(lake, fault, monkeypatch):
     with pytest.raises(ConfigError, match="CURATE_TEST_KEY") as raised:
         client(lake, fault, "key-missing", api_key_env="CURATE_TEST_KEY")
     assert secret not in str(raised.value)
+
+
+def test_llm_base_url_credentials_and_query_never_land_on_disk(lake, fault):
+    secret, token = "pw-DO-NOT-STORE-7c2e", "qk-DO-NOT-STORE-91ab"
+    base_url = fault.base_url.replace("http://", f"http://judge:{secret}@") + f"?api-key={token}"
+    basic = base64.b64encode(f"judge:{secret}".encode())
+    fault.script("url-1", "401")  # the error body echoes the Authorization header: Basic base64(judge:secret)
+    with LLMClient(lake, EndpointConfig(base_url=base_url, model=MODEL), LimitsConfig(**FAST), run_id="url") as llm:
+        results = llm.complete(chat_requests(3, "url"))
+        journal = journal_path(lake, "url").read_bytes()
+    assert [r.status for r in results] == ["ok", "failed", "ok"]  # the query string did not swallow the path
+    assert fault.received_for("url-0")[0].authorization == f"Basic {basic.decode()}"  # the credentials were used
+    assert len(journal.splitlines()) == 3 and "***" in results[1].error
+    for blob in [journal, *(path.read_bytes() for path in lake.path.rglob("*") if path.is_file())]:
+        assert secret.encode() not in blob and token.encode() not in blob and basic not in blob
+    assert query(lake, "SELECT DISTINCT endpoint FROM llm_requests WHERE run_id = 'url'") == [(fault.base_url,)]
 
 
 CHILD = """

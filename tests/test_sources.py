@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pyarrow as pa
@@ -81,3 +82,17 @@ def test_sources_byte_order_mark_does_not_cost_the_first_row(wh, tmp_path):
     result = run_ingest(wh, tmp_path / "bom.jsonl")
     assert result.outcomes["accepted"] == 1
     assert run_ingest(wh, tmp_path / "bom.csv").outcomes["accepted"] == 1
+
+
+def test_sources_csv_cells_past_the_parser_limit_are_read_and_oversized_rows_rejected_alone(wh, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(f"prompt,chosen,rejected\nq0,{'x' * 200_000},b\nq1,{'y' * 2_000_000},b\nq2,a,b\n")
+    result = run_ingest(wh, path)
+    assert query(wh, "SELECT source_row, reason FROM raw_rows WHERE run_id = ? ORDER BY 1", [result.run_id]) == [
+        (0, None), (1, "too_large"), (2, None)]
+
+
+def test_sources_gzipped_parquet_ingests(wh, tmp_path):
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "d.parquet")
+    (tmp_path / "d.parquet.gz").write_bytes(gzip.compress((tmp_path / "d.parquet").read_bytes()))
+    assert run_ingest(wh, tmp_path / "d.parquet.gz").outcomes["accepted"] == 3

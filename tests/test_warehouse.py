@@ -14,7 +14,7 @@ from conftest import query, trl, write_jsonl
 from curate import ingest
 from curate.errors import WarehouseError
 from curate.warehouse import Warehouse, _packaged_binary, migrate
-from schemas import ALL_TABLES, MIGRATION_SETS, migration_sql
+from schemas import ALL_TABLES, MIGRATION_SETS, AddColumns, migration_sql
 from warehouse import MIGRATIONS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +24,20 @@ def test_warehouse_migration_sql_is_generated_from_schemas():
     for stem, tables in MIGRATION_SETS.items():
         assert (MIGRATIONS_DIR / f"{stem}.sql").read_text() == migration_sql(tables), "run: python -m schemas"
     assert sorted(p.stem for p in MIGRATIONS_DIR.glob("*.sql")) == list(MIGRATION_SETS)
+
+
+def test_warehouse_add_columns_step_extends_the_previous_version_only():
+    from dataclasses import replace
+
+    from schemas.judge import JUDGMENTS, JUDGMENTS_V1
+
+    step = AddColumns(JUDGMENTS, JUDGMENTS_V1)
+    assert [c.name for c in step.columns] == ["settings_hash", "settings"]
+    assert step.ddl().startswith("ALTER TABLE judgments ADD COLUMN IF NOT EXISTS settings_hash VARCHAR;")
+    with pytest.raises(ValueError, match="does not extend"):
+        AddColumns(replace(JUDGMENTS, columns=JUDGMENTS.columns[1:]), JUDGMENTS_V1)  # a dropped column is no addition
+    with pytest.raises(ValueError, match="does not extend"):
+        AddColumns(replace(JUDGMENTS, version=1), JUDGMENTS_V1)  # a column change bumps the version
 
 
 def test_warehouse_tables_match_schema_definitions(wh):

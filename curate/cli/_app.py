@@ -13,8 +13,10 @@ import functools
 from pathlib import Path
 from typing import Annotated, Optional
 
+import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from curate.errors import CurateError
@@ -28,7 +30,7 @@ WarehouseOpt = Annotated[
     Optional[Path],
     typer.Option("--warehouse", "-w", envvar=ENV_VAR, help="Warehouse directory [default: warehouse/lake]."),
 ]
-AtOpt = Annotated[Optional[int], typer.Option("--at", help="Read the warehouse as of this snapshot version.")]
+AtOpt = Annotated[Optional[int], typer.Option("--at", min=0, help="Read the warehouse as of this snapshot version.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML pipeline config; this command reads its own section.")]
 
 STATS_SECTIONS: list[tuple[str, str]] = []
@@ -41,17 +43,30 @@ def stats_section(view: str, title: str) -> None:
 
 
 def fails_cleanly(fn):
-    """Print a CurateError as one readable line and exit with its code, instead of a traceback."""
+    """Print a CurateError, or a DuckDB error no command caught (exit 1), as one readable line and exit
+    with its code, instead of a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except CurateError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            _fail(str(exc), exc.exit_code)
+        except duckdb.Error as exc:
+            _fail(str(exc), 1)
 
     return wrapper
+
+
+def one_line(message: str) -> str:
+    """A multi-line message (DuckDB's, YAML's) on one line; lines that only point with ``^`` are dropped."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line and line.strip("^ ") != "")
+
+
+def _fail(message: str, code: int):
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code) from None
 
 
 def print_table(columns, rows, title: str | None = None) -> None:

@@ -21,6 +21,7 @@ from schemas.vocab import JudgmentStatus
 
 stats_section("judge_quality", "judge quality: position consistency, ties, agreement with the labels (accuracy, kappa), length bias")
 stats_section("judge_probe_summary", "judge robustness probe (master keys): how often a non-answer wins")
+stats_section("judge_cost", "judge cost per judge version: tokens and USD of the verdicts in use ('unknown' for an unpriced remote model)")
 
 _LIMIT_FLAGS = {
     "concurrency": "concurrency",
@@ -121,8 +122,9 @@ def _config(path: Path | None, *, embedded: bool, limits: dict, **flags) -> judg
             section.pop(key, None)
     try:
         return judge_stage.JudgeConfig.model_validate(section)
-    except ValidationError as exc:
-        raise ConfigError(f"invalid {judge_stage.STAGE} config: {exc}", stage=judge_stage.STAGE) from exc
+    except ValidationError as exc:  # without the input values: a base URL may hold credentials
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'judge'}: {e['msg']}" for e in exc.errors(include_input=False))
+        raise ConfigError(f"invalid {judge_stage.STAGE} config: {problems}", stage=judge_stage.STAGE) from None
 
 
 class _Bar:
@@ -154,11 +156,13 @@ def _print_judge(wh: Warehouse, result, counts: dict) -> None:
     with wh.connect(read_only=True) as con:
         consistent, both = con.execute(
             "SELECT count(*) FILTER (consistent), count(*) FILTER (both_orders) FROM judge_pair_verdicts "
-            f"WHERE pair_id IN (SELECT pair_id FROM {JUDGMENTS.name} WHERE run_id = ?)", [result.run_id]).fetchone()
+            "WHERE judge = ? AND template_hash = ? AND settings_hash = ? "
+            f"AND pair_id IN (SELECT pair_id FROM {JUDGMENTS.name} WHERE run_id = ?)",
+            [counts["judge"], counts["template_hash"], counts["settings_hash"], result.run_id]).fetchone()
         relation = con.sql(
             "SELECT * EXCLUDE (judge, source) FROM judge_quality WHERE judge = $judge AND template LIKE '%@' || left($hash, 8) "
-            "AND source = '*'",
-            params={"judge": counts["judge"], "hash": counts["template_hash"]})
+            "AND settings = left($settings, 8) AND source = '*'",
+            params={"judge": counts["judge"], "hash": counts["template_hash"], "settings": counts["settings_hash"]})
         quality = (relation.columns, relation.fetchall())
     if both:
         console.print(f"position-consistent: [bold]{consistent}[/] of {both} pairs judged in both orders this run "
@@ -183,10 +187,13 @@ def _print_probe(report: probe_stage.ProbeResult) -> None:
 
 
 def _print_usage(counts: dict, *, embedded: bool) -> None:
+    cost = counts["cost_usd"]
     console.print(
         f"requests sent {counts['requests_sent']}, cache hits {counts['cache_hits']}, failed {counts['requests_failed']}, "
         f"retries {counts['retries']}; tokens {counts['prompt_tokens']:,} in + {counts['completion_tokens']:,} out; "
-        f"cost ${counts['cost_usd']:.4f}"
+        + (f"cost ${cost:.4f}" if cost is not None else
+           f"cost unknown: the model is not in the price table ({counts['requests_unpriced']} unpriced request(s); "
+           "add it under judge.limits.prices)")
     )
     if embedded:
         console.print("[yellow]judged by the embedded SmolLM2-135M plumbing default: near-random verdicts; "

@@ -11,10 +11,11 @@ import duckdb
 import typer
 
 from curate.cli._app import STATS_SECTIONS, AtOpt, WarehouseOpt, app, console, fails_cleanly, print_table
-from curate.errors import CurateError, ReadOnlyViolation
+from curate.errors import ConfigError, CurateError, ReadOnlyViolation, WarehouseError
 from curate.warehouse import LAKE, Warehouse, relations, view_names
 
 READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+OUTPUTS = ("table", "csv", "json")
 
 
 @app.command()
@@ -24,7 +25,10 @@ def init(
     catalog: Annotated[str, typer.Option(help="Catalog: sqlite:<file> (default), postgres:<dsn> or duckdb:<file>.")] = "sqlite:catalog.sqlite",
 ) -> None:
     """Create a warehouse (idempotent) and apply pending migrations."""
-    wh = Warehouse.init(warehouse, catalog=catalog)
+    try:
+        wh = Warehouse.init(warehouse, catalog=catalog)
+    except OSError as exc:  # the path is a file, or cannot be created
+        raise WarehouseError(f"cannot create a warehouse: {exc}", path=warehouse) from exc
     console.print(f"warehouse ready at [bold]{wh.path}[/] (catalog {wh.catalog})")
 
 
@@ -37,10 +41,15 @@ def sql(
     write: Annotated[bool, typer.Option("--write", help="Allow statements that change the warehouse.")] = False,
     output: Annotated[str, typer.Option("--output", "-o", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run SQL against the warehouse. Read-only unless --write is given."""
+    """Run SQL against the warehouse. Read-only unless --write is given. A failed query exits 1 with DuckDB's message."""
+    if output not in OUTPUTS:
+        raise ConfigError(f"unknown output {output!r}: use {', '.join(OUTPUTS)}")
     wh = Warehouse.open(warehouse)
-    with wh.connect(read_only=not write, at=at) as con:
-        statements = con.extract_statements(query)
+    with _connect(wh, read_only=not write, at=at) as con:
+        try:
+            statements = con.extract_statements(query)
+        except duckdb.Error as exc:
+            raise CurateError(f"query failed: {exc}") from exc
         if not write:
             for statement in statements:
                 if statement.type not in READ_ONLY_STATEMENTS:
@@ -71,7 +80,7 @@ def sql(
 def stats(warehouse: WarehouseOpt = None, at: AtOpt = None) -> None:
     """Every stage's summary views: ingest outcomes, languages, lengths, conflicts, judges, noise, releases."""
     wh = Warehouse.open(warehouse)
-    with wh.connect(read_only=True, at=at) as con:
+    with _connect(wh, read_only=True, at=at) as con:
         snapshot = con.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()[0]
         console.print(f"[bold]{wh.path}[/] at snapshot {at if at is not None else snapshot}")
         present = relations(con)
@@ -80,3 +89,17 @@ def stats(warehouse: WarehouseOpt = None, at: AtOpt = None) -> None:
                 relation = con.sql(f"SELECT * FROM {view}")
                 print_table(relation.columns, relation.fetchall(), title=title)
     console.print(f"[dim]views: {', '.join(view_names())} — query them with curate sql[/]")
+
+
+def _connect(wh: Warehouse, *, read_only: bool, at: int | None) -> duckdb.DuckDBPyConnection:
+    """``wh.connect``; an ``--at`` naming no snapshot is a usage error (exit 2) that says which ones exist."""
+    try:
+        return wh.connect(read_only=read_only, at=at)
+    except WarehouseError:
+        if at is None:
+            raise
+        with wh.connect(read_only=True, views=False) as con:
+            first, last = con.execute(f"SELECT min(snapshot_id), max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()
+        if first <= at <= last:
+            raise
+        raise ConfigError(f"no snapshot {at} in this warehouse: its snapshots are {first}..{last}", path=wh.path) from None

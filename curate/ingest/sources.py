@@ -3,7 +3,10 @@
 A source is resolved to a list of :class:`SourceFile`. Reading one yields
 :class:`RawRow` objects in file order, each with its 0-based row index, the
 raw text and either the parsed record or the reason it could not be read.
-Nothing is skipped except blank lines in JSONL, which are not rows.
+Nothing is skipped except blank lines in JSONL, which are not rows. A file
+that breaks off (truncated or corrupt gzip, a damaged Parquet file) keeps the
+rows read before the break, and the break itself becomes one more row,
+rejected as ``unreadable_source`` with the error and where it struck.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import glob
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +85,27 @@ def read(source: SourceFile, *, max_row_bytes: int) -> Iterator[RawRow]:
         "tsv": _read_csv,
         "hf": _read_hf,
     }
+    next_row = 0
     try:
-        yield from readers[source.format](source, max_row_bytes)
+        for row in readers[source.format](source, max_row_bytes):
+            next_row = row.source_row + 1
+            yield row
+    except (EOFError, zlib.error, gzip.BadGzipFile, Unreadable) as exc:
+        yield _break_row(source.address, next_row, exc)
     except OSError as exc:
         raise SourceError(f"cannot read {source.address}: {exc}", source=source.address) from exc
+
+
+class Unreadable(Exception):
+    """A reader's own word for data that breaks off or is corrupt (a damaged Parquet file)."""
+
+
+def _break_row(address: str, index: int, exc: BaseException) -> RawRow:
+    cause = exc.__cause__ if isinstance(exc, Unreadable) and exc.__cause__ else exc
+    error = " ".join(f"{type(cause).__name__}: {exc}".split())
+    kept = "the rows before it are kept" if index else "no row could be read before it"
+    detail = f"the file breaks off at row {index}, {kept}: {error}"
+    return RawRow(address, index, "", None, RejectReason.UNREADABLE_SOURCE, detail)
 
 
 def _format_of(path: Path) -> str | None:
@@ -152,17 +173,29 @@ def _read_json(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
 
 
 def _read_parquet(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
+    """Rows of a Parquet file (a gzipped one is decompressed into memory first: Parquet needs to seek)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     index = 0
-    for batch in pq.ParquetFile(source.address).iter_batches(batch_size=10_000):
-        for record in batch.to_pylist():
-            yield _record_row(source.address, index, record, max_row_bytes)
-            index += 1
+    try:
+        if source.address.endswith(".gz"):
+            with _open_binary(source.address) as fh:
+                parquet = pq.ParquetFile(pa.BufferReader(fh.read()))
+        else:
+            parquet = pq.ParquetFile(source.address)
+        for batch in parquet.iter_batches(batch_size=10_000):
+            for record in batch.to_pylist():
+                yield _record_row(source.address, index, record, max_row_bytes)
+                index += 1
+    except pa.ArrowException as exc:
+        raise Unreadable(str(exc)) from exc
 
 
 def _read_csv(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
+    """Rows of a CSV or TSV file; a row the CSV parser refuses (a cell over the size limit) is rejected alone."""
     delimiter = "\t" if source.format == "tsv" else ","
+    csv.field_size_limit(max(csv.field_size_limit(), max_row_bytes))  # process-wide; larger cells are too_large
     with _open_binary(source.address) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)
@@ -170,7 +203,13 @@ def _read_csv(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
             header = next(reader)
         except StopIteration:
             return
-        for index, cells in enumerate(reader):
+        except csv.Error as exc:
+            raise Unreadable(f"the header row cannot be parsed: {exc}") from exc
+        for index, cells in enumerate(_csv_records(reader)):
+            if isinstance(cells, csv.Error):
+                reason = RejectReason.TOO_LARGE if "field larger" in str(cells) else RejectReason.MALFORMED_CSV
+                yield RawRow(source.address, index, "", None, reason, f"line {reader.line_num}: {cells}")
+                continue
             raw_text = delimiter.join(cells)
             raw = raw_text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             if raw_text != raw:
@@ -180,6 +219,21 @@ def _read_csv(source: SourceFile, max_row_bytes: int) -> Iterator[RawRow]:
                 yield RawRow(source.address, index, raw, None, RejectReason.MALFORMED_CSV, detail)
             else:
                 yield _record_row(source.address, index, dict(zip(header, cells)), max_row_bytes)
+
+
+def _csv_records(reader) -> Iterator[list[str] | csv.Error]:
+    """The reader's records, with a parse error in place of a record it refuses (it reads on after one)."""
+    failed_at = None
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if reader.line_num == failed_at:  # no progress: the rest of the file cannot be parsed
+                raise Unreadable(f"line {reader.line_num}: {exc}") from exc
+            failed_at = reader.line_num
+            yield exc
 
 
 def _record_row(address: str, index: int, record: dict, max_row_bytes: int) -> RawRow:

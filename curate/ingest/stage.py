@@ -34,7 +34,7 @@ from curate.ingest.adapters import (
     apply_column_map,
     detect_adapter,
     get_adapter,
-    pair_by_score,
+    score_pairs,
 )
 from curate.ingest.config import IngestConfig
 from curate.stage import Counts, StageResult, StageRun
@@ -58,7 +58,7 @@ class _Pair:
     pair_id: str
     outcome: Outcome | None = None
     conflict: ConflictKind | None = None
-    written: bool = False  # a group's pairs are shared by its rows: write them once
+    written: bool = False  # a group's pair is shared by two rows: write it (or its conflict) once
 
 
 @dataclass(slots=True)
@@ -178,14 +178,18 @@ def _group_rows(rows: Iterator[_Row], adapter: Adapter, options: Options) -> Ite
 
 
 def _pair_group(group: list[_Row], options: Options) -> list[_Row]:
-    try:
-        pairs = [_with_ids(c) for c in pair_by_score([row.pairs[0] for row in group], options)]
-    except Reject as rej:
-        pairs = []
-        for row in group:
-            row.reason, row.detail = rej.reason, rej.detail
+    """Each row keeps the pairs its own response is in; a row whose response is in none is rejected
+    with the reason (``equal_ratings``, ``identical_responses``, ``unpaired_response``)."""
+    scored, rejects = score_pairs([row.pairs[0] for row in group], options)
     for row in group:
-        row.pairs = pairs
+        row.pairs = []
+    for chosen, rejected, candidate in scored:
+        pair = _with_ids(candidate)  # responses were compared by content hash: never identical here
+        group[chosen].pairs.append(pair)
+        group[rejected].pairs.append(pair)
+    for row, reject in zip(group, rejects):
+        if reject is not None:
+            row.reason, row.detail = reject.reason, reject.detail
     return group
 
 
@@ -263,8 +267,10 @@ class _Writer:
                 tally[f"reason:{row.reason}"] += 1
             raws.append(self._raw_row(row, source, outcome))
             for pair in row.pairs:
-                if pair.outcome is Outcome.ACCEPTED and not pair.written:
-                    pair.written = True
+                if pair.written:  # a group's pair is held by both of its rows: recorded once
+                    continue
+                pair.written = True
+                if pair.outcome is Outcome.ACCEPTED:
                     pairs.append(self._pair_row(pair, row, source))
                 elif pair.outcome is Outcome.CONFLICT:
                     conflicts.append(self._conflict_row(pair, row, source))

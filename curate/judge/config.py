@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from curate.errors import ConfigError, CurateError
 from curate.judge import prompt as judge_prompt
-from curate.llm.types import LimitsConfig
+from curate.llm.types import LimitsConfig, public_url
 
 EMBEDDED_NOTICE = (
     "No --base-url given: judging with the embedded llama.cpp server and SmolLM2-135M-Instruct. "
@@ -26,11 +26,13 @@ class LimitReached(CurateError):
 
 
 class JudgeConfig(BaseModel):
-    """How to judge: endpoint, prompt, sampling, protocol and limits. Stored with the run in ``runs.config``."""
+    """How to judge: endpoint, prompt, sampling, protocol and limits. Stored with the run in ``runs.config``,
+    with the base URL's credentials and query string stripped (the JSON dump never holds them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1; none: the embedded llama.cpp server")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1; none: the embedded llama.cpp server. "
+                                 "Credentials or a query string in it are used, never stored")
     model: str | None = Field(None, description="model name at base_url (required with base_url)")
     api_key_env: str | None = Field(None, description="NAME of the environment variable holding the API key (the key is never stored)")
     template: str = Field("pairwise", description="packaged prompt template name, or a template file path")
@@ -51,6 +53,11 @@ class JudgeConfig(BaseModel):
     rejudge: bool = Field(False, description="judge again what this judge version already judged (the LLM cache answers)")
     probe_keys: list[str] | None = Field(None, description="master keys for the probe; default: every packaged key")
     limits: LimitsConfig = Field(default_factory=LimitsConfig, description="concurrency, rate limits, request and cost caps, retries, prices")
+
+    @field_serializer("base_url", when_used="json")
+    def _public_base_url(self, base_url: str | None) -> str | None:
+        """What ``runs.config`` and the config hash see: no credentials, no query string."""
+        return public_url(base_url) if base_url else None
 
     @model_validator(mode="after")
     def _consistent(self) -> JudgeConfig:

@@ -12,14 +12,19 @@ answer stays in ``llm_requests``). Consistency across orders is left to the
 ``judge_*`` views: nothing here filters.
 
 Work already done is skipped: an (item, order, sample) with an ok or
-unparseable row for the same judge, template version and attribute is not
-sent again unless ``rejudge`` is set, and then the LLM cache answers it.
+unparseable row for the same judge version, i.e. the same judge, template
+version, attribute and sampling settings (``settings``: temperature, seed,
+max_tokens, samples, output mode, logprobs, prompt cut, re-asks; hashed into
+``settings_hash``), is not sent again unless ``rejudge`` is set, and then the
+LLM cache answers it. A changed setting is judged anew, in rows of its own.
 When nothing is left to send, no endpoint is contacted and no embedded
 server is started: a re-run costs a query. Requests a limit stopped (``skipped``) get no row: they were never judged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from curate.judge.parse import VERDICT_SCHEMA, ParsedVerdict, parse_verdict, verdict_probability
 from curate.judge.prompt import JudgeTemplate
-from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, endpoint_identity
+from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, is_loopback
 from curate.stage import Counts, utcnow
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS
@@ -63,7 +68,7 @@ class _Work:
     attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None once any attempt's cost is unknown
     status: JudgmentStatus | None = None
     error: str | None = None
     last: ChatResult | None = None
@@ -104,7 +109,7 @@ def _output_mode(cfg: JudgeConfig) -> str:
     vLLM or Ollama, which accept or ignore it), OpenAI-style ``json_schema`` elsewhere."""
     if cfg.output_mode != "auto":
         return cfg.output_mode
-    local = not cfg.base_url or endpoint_identity(cfg.base_url).startswith("localhost")
+    local = not cfg.base_url or is_loopback(cfg.base_url)
     return "json_object_schema" if local else "json_schema"
 
 
@@ -122,16 +127,34 @@ def request_params(cfg: JudgeConfig, sample: int) -> dict:
     return params
 
 
-def _done_keys(wh: Warehouse, *, judge: str, template_hash: str, attribute: str,
+def settings(cfg: JudgeConfig) -> dict:
+    """Every setting besides judge, template and attribute that shapes a verdict: part of the judge version.
+    The output mode is the resolved one, so ``auto`` and what it resolves to are the same settings."""
+    return {"temperature": cfg.temperature, "seed": cfg.seed, "max_tokens": cfg.max_tokens, "samples": cfg.samples,
+            "output_mode": _output_mode(cfg), "logprobs": cfg.logprobs, "top_logprobs": cfg.top_logprobs,
+            "max_chars": cfg.max_chars, "max_parse_retries": cfg.max_parse_retries}
+
+
+def settings_json(values: dict) -> str:
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+def settings_hash(values: dict) -> str:
+    """``judgments.settings_hash``: sha256 of the settings' canonical JSON, first 16 hex digits."""
+    return hashlib.sha256(settings_json(values).encode()).hexdigest()[:16]
+
+
+def _done_keys(wh: Warehouse, *, judge: str, template_hash: str, attribute: str, settings_hash: str,
                pair_ids: list[str]) -> set[tuple[str, bool, int]]:
-    """(pair_id, swapped, sample) already judged with a final status by this judge version."""
+    """(pair_id, swapped, sample) already judged with a final status by this judge version (settings included)."""
     if not pair_ids:
         return set()
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(
             f"SELECT DISTINCT pair_id, swapped, sample FROM {JUDGMENTS.name} WHERE judge = ? AND template_hash = ? "
-            "AND attribute = ? AND status IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
-            [judge, template_hash, attribute, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
+            "AND attribute = ? AND settings_hash = ? AND status IN (SELECT unnest(?::VARCHAR[])) "
+            "AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
+            [judge, template_hash, attribute, settings_hash, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
         ).fetchall()
     return {(r[0], bool(r[1]), int(r[2])) for r in rows}
 
@@ -150,8 +173,10 @@ def execute(
     judged; the ``judgments`` rows and the run's counts. The endpoint (or the embedded server) is only
     started, and the one LLM client built, when there is something to send."""
     judge = _planned_endpoint(cfg).identity()
-    skip = set() if cfg.rejudge else _done_keys(wh, judge=judge, template_hash=template.hash,
-                                                 attribute=template.attribute, pair_ids=[i.pair_id for i in items])
+    version = settings(cfg)
+    version_hash = settings_hash(version)
+    skip = set() if cfg.rejudge else _done_keys(wh, judge=judge, template_hash=template.hash, attribute=template.attribute,
+                                                 settings_hash=version_hash, pair_ids=[i.pair_id for i in items])
     work = [
         _Work(item, swapped, sample, _messages(template, item, swapped, cfg.max_chars))
         for item in items
@@ -164,10 +189,11 @@ def execute(
         with _endpoint(cfg) as target, LLMClient(wh, target, _limits(cfg), run_id=run_id) as client:
             _judge(client, work, cfg=cfg, template=template, progress=progress)
         usage = client.usage
-    rows = [_row(state, template=template, template_label=template_label, judge=judge, run_id=run_id)
+    stamp = {"judge": judge, "settings_hash": version_hash, "settings": settings_json(version)}
+    rows = [_row(state, template=template, template_label=template_label, stamp=stamp, run_id=run_id)
             for state in work if state.status != JudgmentStatus.SKIPPED]
     counts = _counts(items=len(items), already_judged=len(items) * 2 * cfg.samples - len(work), work=work, rows=rows,
-                     usage=usage, judge=judge, template_hash=template.hash)
+                     usage=usage, judge=judge, template_hash=template.hash, settings=version, settings_hash=version_hash)
     return rows, counts
 
 
@@ -208,7 +234,7 @@ def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: 
 
 
 def _counts(*, items: int, already_judged: int, work: list[_Work], rows: list[dict], usage: Usage, judge: str,
-            template_hash: str) -> Counts:
+            template_hash: str, settings: dict, settings_hash: str) -> Counts:
     """The run's counts: pairs in, judgments written, outcomes per status, and in ``details`` (what
     ``runs.counts`` keeps and the CLI prints) the verdicts and the LLM usage behind them."""
     statuses = Counter(state.status for state in work)
@@ -223,6 +249,8 @@ def _counts(*, items: int, already_judged: int, work: list[_Work], rows: list[di
         details={
             "judge": judge,
             "template_hash": template_hash,
+            "settings_hash": settings_hash,
+            "settings": settings,
             "pairs": items,
             "judgments": len(rows),
             "already_judged": already_judged,
@@ -235,6 +263,7 @@ def _counts(*, items: int, already_judged: int, work: list[_Work], rows: list[di
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "cost_usd": usage.cost_usd,
+            "requests_unpriced": usage.unpriced,
             "stopped_by": usage.stopped_by,
         },
     )
@@ -255,15 +284,17 @@ def _account(state: _Work, result: ChatResult) -> None:
     state.answers.append(result.text)
     state.prompt_tokens += result.prompt_tokens or 0
     state.completion_tokens += result.completion_tokens or 0
-    state.cost_usd += result.cost_usd or 0.0
+    if state.cost_usd is not None:
+        state.cost_usd = None if result.cost_usd is None else state.cost_usd + result.cost_usd
 
 
-def _row(state: _Work, *, template: JudgeTemplate, template_label: str, judge: str, run_id: str) -> dict:
+def _row(state: _Work, *, template: JudgeTemplate, template_label: str, stamp: dict, run_id: str) -> dict:
+    """One ``judgments`` row; ``stamp`` holds the judge version's judge and settings."""
     verdict = state.verdict
     winner = verdict.winner if verdict else None
     return {
         "pair_id": state.item.pair_id,
-        "judge": judge,
+        "judge": stamp["judge"],
         "template": template_label,
         "template_hash": template.hash,
         "attribute": template.attribute,
@@ -284,6 +315,8 @@ def _row(state: _Work, *, template: JudgeTemplate, template_label: str, judge: s
         "probe_key": state.item.probe_key,
         "run_id": run_id,
         "judged_at": utcnow(),
+        "settings_hash": stamp["settings_hash"],
+        "settings": stamp["settings"],
     }
 
 

@@ -72,7 +72,8 @@ def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> Pr
 
     result = stage_run.commit(wh, write, message=f"{STAGE} {len(rows)} judgments")
     judge = counts.details["judge"]
-    return ProbeResult(result=result, judge=judge, rates=_rates(wh, judge, template.hash, template.attribute, items))
+    return ProbeResult(result=result, judge=judge,
+                       rates=_rates(wh, judge, template.hash, template.attribute, counts.details["settings_hash"], items))
 
 
 def _keys(selected: list[str] | None) -> list[str]:
@@ -100,15 +101,15 @@ def _items(wh: Warehouse, n: int, keys: list[str]) -> list[Item]:
     ]
 
 
-def _rates(wh: Warehouse, judge: str, template_hash: str, attribute: str, items: list[Item]) -> list[dict]:
-    """False-positive rates over these probes (this run's rows or earlier ones for the same judge version)."""
+def _rates(wh: Warehouse, judge: str, template_hash: str, attribute: str, settings_hash: str, items: list[Item]) -> list[dict]:
+    """False-positive rates over these probes (this run's rows or earlier ones for the same judge version, settings included)."""
     ok, key_won = f"'{JudgmentStatus.OK}'", f"'{Verdict.REJECTED}'"
     sql = f"""
         WITH latest AS (
             SELECT pair_id, probe_key, swapped, status, verdict,
                    row_number() OVER (PARTITION BY pair_id, swapped, sample ORDER BY (status = {ok}) DESC, judged_at DESC) AS pick
             FROM {JUDGMENTS.name}
-            WHERE judge = ? AND template_hash = ? AND attribute = ? AND template LIKE 'probe-%'
+            WHERE judge = ? AND template_hash = ? AND attribute = ? AND settings_hash = ? AND template LIKE 'probe-%'
               AND pair_id IN (SELECT unnest(?::VARCHAR[]))
         ), probes AS (
             SELECT pair_id, probe_key,
@@ -126,7 +127,7 @@ def _rates(wh: Warehouse, judge: str, template_hash: str, attribute: str, items:
         GROUP BY ROLLUP (probe_key)
     """
     with wh.connect(read_only=True, views=False) as con:
-        relation = con.execute(sql, [judge, template_hash, attribute, [i.pair_id for i in items]])
+        relation = con.execute(sql, [judge, template_hash, attribute, settings_hash, [i.pair_id for i in items]])
         columns = [d[0] for d in relation.description]
         rows = [dict(zip(columns, r)) for r in relation.fetchall()]
     order = {k["key"]: n for n, k in enumerate(master_keys())}

@@ -7,6 +7,9 @@ in input order, and never raises for a single bad request. Around each request:
   template hash, messages, sampling parameters). Answers already in
   ``llm_requests`` or in a journal on disk are served without a network call;
   identical requests in one run are sent once. Only ``ok`` answers are served.
+- **cost**: from the per-model price table; a loopback endpoint is free (0), and
+  a remote model missing from the table costs ``None`` (unknown, NULL in
+  ``llm_requests``), never 0. ``max_cost_usd`` needs a price.
 - **limits**: a fixed pool of ``concurrency`` workers; requests- and
   tokens-per-minute buckets; ``max_requests`` and ``max_cost_usd`` stop *new*
   requests (the rest come back ``skipped``, and ``usage.stopped_by`` says why).
@@ -22,7 +25,9 @@ The hot path is small on purpose (a vLLM endpoint answers thousands of
 requests a second): one sha256 per request, one ``write`` per outcome, no
 per-request database work, and the response body is read with orjson rather
 than parsed into pydantic models. The API key is read from the environment
-variable the config names and handed only to the ``openai`` client object. The
+variable the config names and handed only to the ``openai`` client object, and
+so are credentials or a query string in the base URL: what is stored or
+reported is ``public_url`` (scheme, host, port, path). The
 ``openai`` SDK is imported only when requests are actually sent, so importing
 curate, or a run the cache answers whole, never loads it.
 """
@@ -30,6 +35,7 @@ curate, or a run the cache answers whole, never loads it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import os
 import time
@@ -38,7 +44,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from types import ModuleType
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 
@@ -46,7 +52,7 @@ from curate.errors import ConfigError
 from curate.llm.limits import RETRYABLE_STATUS, Price, TokenBucket, backoff_delay, price_for, retry_after_seconds
 from curate.llm.store import Answer, Journal, journal_path, logprobs_of, lookup, recover_orphans
 from curate.llm.types import (ChatRequest, ChatResult, EndpointConfig, LimitsConfig, Usage, RequestHasher,
-                              endpoint_identity, request_hash)
+                              endpoint_identity, is_loopback, public_url, request_hash)
 from curate.warehouse import Warehouse
 from schemas.vocab import RequestStatus
 
@@ -66,15 +72,16 @@ class LLMClient:
     def __init__(self, wh: Warehouse, endpoint: EndpointConfig, limits: LimitsConfig, *, run_id: str) -> None:
         self.wh, self.endpoint, self.limits, self.run_id = wh, endpoint, limits, run_id
         self._api_key = _read_key(endpoint.api_key_env)
-        parts = urlsplit(endpoint.base_url.strip())
-        self._url = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"  # no credentials, no query
-        self._loopback = endpoint_identity(endpoint.base_url).startswith("localhost")
-        self._price = price_for(endpoint.model, limits.prices)
-        if self._price is None and (self._loopback or limits.max_cost_usd is None):
-            self._price = Price(input=0, output=0)  # local compute is not billed; remote: cost unknown, recorded as 0
-        if self._price is None:
+        self._url = public_url(endpoint.base_url)  # what is stored: no credentials, no query
+        self._secrets = _url_secrets(endpoint.base_url)  # blanked out of error text, like the key
+        self._loopback = is_loopback(endpoint.base_url)
+        price = price_for(endpoint.model, limits.prices)
+        if price is None and self._loopback:
+            price = Price(input=0, output=0)  # local compute is not billed
+        if price is None and limits.max_cost_usd is not None:
             raise ConfigError("max_cost_usd is set but the model has no price: add it under limits.prices",
                               model=endpoint.model)
+        self._price: Price | None = price  # None: a remote model missing from the price table, cost unknown
         self._hasher = RequestHasher(endpoint)
         self._tally = Usage()
         self._answers: dict[str, Answer] = {}  # this client's ok outcomes, served to its later calls
@@ -166,7 +173,8 @@ class LLMClient:
         tpm = TokenBucket(limits.tokens_per_minute) if limits.tokens_per_minute else None
         pause = [0.0]  # monotonic time before which no worker starts an attempt (a 429 with Retry-After)
         pending = iter(todo)
-        async with openai.AsyncOpenAI(base_url=self.endpoint.base_url, api_key=self._api_key or NO_KEY,
+        base_url, query = _sdk_target(self.endpoint.base_url)
+        async with openai.AsyncOpenAI(base_url=base_url, default_query=query, api_key=self._api_key or NO_KEY,
                                       max_retries=0, timeout=limits.timeout_s) as client:
             post = functools.partial(client.post, "/chat/completions", cast_to=httpx.Response)
 
@@ -182,12 +190,15 @@ class LLMClient:
         """Send one request through ``post`` (the SDK client's POST to ``/chat/completions``), retrying what
         may pass on a second try; ``sdk`` is the ``openai`` module, whose exceptions say which failures those are."""
         est_prompt, est_completion = self._estimate(request)
-        est_cost = self._price.cost(est_prompt, est_completion)
+        est_cost = self._price.cost(est_prompt, est_completion) if self._price else 0.0  # a budget needs a price
         reason = self._stop_reason(est_cost)
         if reason:
             self._tally.skipped += 1
             return ChatResult(request, digest, RequestStatus.SKIPPED, error=f"not sent: {reason} reached")
         self._tally.requests_sent += 1
+        if self._price is None:  # what this run spent is unknown from here on
+            self._tally.unpriced += 1
+            self._tally.cost_usd = None
         self._reserved_usd += est_cost
         if tpm:
             await tpm.take(est_prompt + est_completion)
@@ -232,7 +243,7 @@ class LLMClient:
         latency_ms = (time.perf_counter() - started) * 1000
         usage = data.get("usage") or {}
         prompt_tokens, completion_tokens = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-        cost = self._price.cost(prompt_tokens, completion_tokens)
+        cost = self._cost(prompt_tokens, completion_tokens)
         if tpm:
             tpm.adjust(prompt_tokens + completion_tokens - est_prompt - est_completion)
         self._reserved_usd -= est_cost
@@ -241,7 +252,8 @@ class LLMClient:
         tally = self._tally
         tally.prompt_tokens += prompt_tokens
         tally.completion_tokens += completion_tokens
-        tally.cost_usd += cost
+        if cost is not None and tally.cost_usd is not None:
+            tally.cost_usd += cost
         logprobs = logprobs_of(data)
         # a body with raw newlines would break the journal's one-line records: re-encode it then
         response_json = orjson.Fragment(content) if b"\n" not in content else data
@@ -256,11 +268,12 @@ class LLMClient:
     def _failed(self, request, digest, payload, status, error, retries, est_cost) -> ChatResult:
         self._reserved_usd -= est_cost
         error = self._scrub(error)
+        cost = self._cost(0, 0)  # no tokens reported: 0 by the price table, unknown without one
         self._journal.write(self._record(digest, request, payload, RequestStatus.FAILED, error=error, http_status=status,
-                                         retries=retries))
+                                         retries=retries, cost_usd=cost))
         self._failures[digest] += 1
         self._tally.failed += 1
-        return ChatResult(request, digest, RequestStatus.FAILED, error=error)
+        return ChatResult(request, digest, RequestStatus.FAILED, cost_usd=cost, error=error)
 
     def _record(self, digest: str, request: ChatRequest, payload: bytes, status: RequestStatus, **values) -> dict:
         return {"request_hash": digest, "endpoint": self._url, "model": self.endpoint.model,
@@ -268,12 +281,17 @@ class LLMClient:
                 "attempt": self._failures[digest] + 1, "run_id": self.run_id,
                 "created_us": time.time_ns() // 1000, **values}
 
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD from the price table; None (unknown) for a remote model missing from it."""
+        return self._price.cost(prompt_tokens, completion_tokens) if self._price else None
+
     def _scrub(self, text: str | None) -> str | None:
-        """Error text, shortened, with the key blanked out (some servers echo a bad key back)."""
+        """Error text, shortened, with the key and the base URL's credentials and query blanked out (some
+        servers echo a bad key back; transport errors may quote the URL)."""
         if text is None:
             return None
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        for secret in filter(None, (self._api_key, *self._secrets)):
+            text = text.replace(secret, "***")
         return text[:_MAX_ERROR_CHARS]
 
     def _estimate(self, request: ChatRequest) -> tuple[int, int]:
@@ -295,6 +313,25 @@ class LLMClient:
             elif limits.max_cost_usd is not None and tally.cost_usd + self._reserved_usd + est_cost > limits.max_cost_usd:
                 tally.stopped_by = "max_cost"
         return tally.stopped_by
+
+
+def _url_secrets(base_url: str) -> list[str]:
+    """What of a base URL must never be stored: its password (as written and decoded), its query string, and
+    the Basic-auth token its credentials become (a server may echo the Authorization header back)."""
+    parts = urlsplit(base_url.strip())
+    secrets = [parts.query]
+    if parts.username or parts.password:
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        secrets += [parts.password or "", password, base64.b64encode(f"{user}:{password}".encode()).decode()]
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
+def _sdk_target(base_url: str) -> tuple[str, dict[str, str] | None]:
+    """The base URL for the ``openai`` client and its query string as ``default_query``: the SDK appends paths
+    to the raw base URL, so a query left in it would swallow ``/chat/completions``."""
+    parts = urlsplit(base_url.strip())
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+    return parts._replace(query="", fragment="").geturl(), query
 
 
 def _read_key(variable: str | None) -> str | None:

@@ -61,7 +61,7 @@ class Answer:
     logprobs: list[dict] | None
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (an unpriced remote model)
 
 
 def journal_dir(wh: Warehouse) -> Path:
@@ -204,13 +204,13 @@ def lookup(wh: Warehouse, hashes: list[str], *, skip: Path | None = None) -> tup
             if answer is not None:
                 logprobs = orjson.loads(answer["logprobs"]) if answer["logprobs"] else None
                 answers[digest] = Answer(answer["text"], logprobs, answer["prompt_tokens"] or 0,
-                                         answer["completion_tokens"] or 0, answer["cost_usd"] or 0.0)
+                                         answer["completion_tokens"] or 0, answer["cost_usd"])
     return answers, failures
 
 
 def answer_from_record(record: dict) -> Answer:
     return Answer(record["text"], logprobs_of(record["response"]), record["prompt_tokens"] or 0,
-                  record["completion_tokens"] or 0, record["cost_usd"] or 0.0)
+                  record["completion_tokens"] or 0, record.get("cost_usd"))
 
 
 def logprobs_of(response: dict | None) -> list[dict] | None:

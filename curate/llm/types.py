@@ -75,7 +75,7 @@ class ChatResult:
     logprobs: list[dict] | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: unknown (a remote model missing from the price table)
     cached: bool = False
     error: str | None = None
 
@@ -84,7 +84,8 @@ class ChatResult:
 class Usage:
     """Counts for a client's lifetime. requested == requests_sent + cache_hits + duplicates + skipped;
     ``failed`` is part of ``requests_sent``; ``duplicates`` are repeats of a request earlier in the same call.
-    ``stopped_by``: None, "max_requests" or "max_cost"."""
+    ``stopped_by``: None, "max_requests" or "max_cost". ``cost_usd`` is None (unknown) once a request to a remote
+    model missing from the price table was sent; ``unpriced`` counts those requests."""
 
     requested: int = 0
     requests_sent: int = 0
@@ -95,7 +96,8 @@ class Usage:
     retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
+    unpriced: int = 0
     stopped_by: str | None = None
 
 
@@ -107,11 +109,24 @@ def endpoint_identity(base_url: str) -> str:
     """
     parts = urlsplit(base_url.strip())
     host = (parts.hostname or "").lower()
-    if host in _LOOPBACK or host.startswith("127."):
+    if is_loopback(base_url):
         host = "localhost"
     elif parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
         host = f"{host}:{parts.port}"
     return host + parts.path.rstrip("/")
+
+
+def public_url(base_url: str) -> str:
+    """``base_url`` as it may be stored or logged: scheme, host, port and path, without credentials, query
+    string or fragment (``https://user:secret@host/v1?key=abc`` -> ``https://host/v1``)."""
+    parts = urlsplit(base_url.strip())
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def is_loopback(base_url: str) -> bool:
+    """True for an endpoint on this machine (the embedded server, a local llama.cpp, vLLM or Ollama)."""
+    host = (urlsplit(base_url.strip()).hostname or "").lower()
+    return host in _LOOPBACK or host.startswith("127.")
 
 
 def request_hash(endpoint: EndpointConfig, request: ChatRequest) -> str:

@@ -4,7 +4,8 @@
 -- a tie against a preference (either way). A row read again by a later ingest counts once, and a row that
 -- was accepted once is not a second label (as in row_outcomes). Exact repeats of a row inside a file count
 -- as agreement too. annotators: distinct annotator ids among the stored labels of these comparisons and
--- the contradicting rows.
+-- the contradicting rows, both counted: a contradicting row that names its annotator adds to the stored
+-- label's annotator, never replaces it.
 WITH duplicate_rows AS (
     SELECT source, source_file, source_row, any_value(pair_ids) AS pair_ids
     FROM raw_rows
@@ -36,7 +37,7 @@ SELECT
     count(*) FILTER (s.kind = ${ConflictKind.REVERSED}) AS reversed,
     count(*) FILTER (s.kind IN (${ConflictKind.TIE}, ${ConflictKind.PREFERENCE})) AS tie_vs_preference,
     round(count(*) FILTER (s.kind = 'agree') / nullif(count(*), 0), 4) AS agreement_rate,
-    count(DISTINCT coalesce(s.annotator, p.annotator)) AS annotators
+    len(list_distinct(list(s.annotator) || list(p.annotator))) AS annotators
 FROM second_labels s
 LEFT JOIN pairs p USING (pair_id)
 GROUP BY ROLLUP (s.source)

@@ -1,10 +1,11 @@
--- One row per pair and judge version (judge, template_hash, attribute): the verdict that counts.
+-- One row per pair and judge version (judge, template_hash, attribute, settings_hash): the verdict that counts.
+-- settings_hash is NULL for rows written before the settings were recorded (judgments v1).
 -- Each order's verdict is the strict majority of its ok samples (with one sample: that sample's verdict).
 -- A pair is consistent when both orders have one and they agree; only then is `verdict` set.
 -- Inconsistent pairs are kept with verdict NULL. Noise scoring and releases read this view.
 WITH per_order AS (
     SELECT
-        pair_id, judge, template_hash, attribute, swapped,
+        pair_id, judge, template_hash, attribute, settings_hash, swapped,
         any_value(template) AS template,
         count(*) FILTER (status = ${JudgmentStatus.OK}) AS ok_votes,
         count(*) FILTER (status <> ${JudgmentStatus.OK}) AS not_ok,
@@ -31,6 +32,7 @@ SELECT
     any_value(template) AS template,
     template_hash,
     attribute,
+    settings_hash,
     count(order_verdict) = 2 AS both_orders,
     count(order_verdict) = 2 AND count(DISTINCT order_verdict) = 1 AS consistent,
     CASE WHEN count(order_verdict) = 2 AND count(DISTINCT order_verdict) = 1 THEN any_value(order_verdict) END AS verdict,
@@ -43,4 +45,4 @@ SELECT
     sum(not_ok)::INTEGER AS not_ok,
     sum(mean_p * ok_votes) / nullif(sum(ok_votes) FILTER (mean_p IS NOT NULL), 0) AS mean_p
 FROM majority
-GROUP BY pair_id, judge, template_hash, attribute
+GROUP BY pair_id, judge, template_hash, attribute, settings_hash

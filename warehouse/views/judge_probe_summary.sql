@@ -4,6 +4,7 @@ SELECT
     judge,
     template,
     attribute,
+    settings,
     sum(probes)::INTEGER AS probes,
     count(*) AS keys,
     round(sum(fooled_any) / nullif(sum(probes), 0), 4) AS fp_any,
@@ -12,5 +13,5 @@ SELECT
     max(fp_any) AS worst_key_fp_any,
     sum(not_ok)::INTEGER AS not_ok
 FROM judge_probe
-GROUP BY judge, template, attribute
-ORDER BY judge, template, attribute
+GROUP BY judge, template, attribute, settings
+ORDER BY judge, template, attribute, settings

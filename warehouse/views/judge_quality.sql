@@ -1,4 +1,6 @@
--- Judge quality per judge version (judge, template@hash, attribute), over all sources (source '*') and per source.
+-- Judge quality per judge version (judge, template@hash, attribute, settings), over all sources (source '*') and per
+-- source. settings: the first 8 hex digits of judgments.settings_hash (the sampling settings; their JSON is in
+-- judgments.settings), NULL for rows written before settings were recorded.
 --   consistency: share of pairs judged in both orders whose two verdicts agree (position consistency);
 --   tie_rate: share of ok verdicts (rows) that are ties;
 --   accuracy: share of consistent, non-tie verdicts on pairs with a non-tie label that pick the label's chosen;
@@ -14,7 +16,7 @@ WITH labelled AS (
 ),
 row_stats AS (
     SELECT
-        judge, template, template_hash, attribute,
+        judge, template, template_hash, attribute, settings_hash,
         CASE WHEN grouping(source) = 1 THEN '*' ELSE source END AS source,
         count(*) FILTER (status = ${JudgmentStatus.OK}) AS ok,
         count(*) FILTER (status = ${JudgmentStatus.UNPARSEABLE}) AS unparseable,
@@ -27,11 +29,12 @@ row_stats AS (
         count(*) FILTER (status = ${JudgmentStatus.OK} AND NOT label_tie AND label_position = ${Position.A}) AS k_label_a,
         avg(p_verdict) FILTER (status = ${JudgmentStatus.OK}) AS mean_p
     FROM labelled
-    GROUP BY GROUPING SETS ((judge, template, template_hash, attribute), (judge, template, template_hash, attribute, source))
+    GROUP BY GROUPING SETS ((judge, template, template_hash, attribute, settings_hash),
+                            (judge, template, template_hash, attribute, settings_hash, source))
 ),
 pair_stats AS (
     SELECT
-        v.judge, v.template, v.template_hash, v.attribute,
+        v.judge, v.template, v.template_hash, v.attribute, v.settings_hash,
         CASE WHEN grouping(p.source) = 1 THEN '*' ELSE p.source END AS source,
         count(*) AS pairs,
         count(*) FILTER (v.both_orders) AS both_orders,
@@ -47,13 +50,14 @@ pair_stats AS (
                          AND length(p.chosen.content) > length(p.rejected.content)) AS label_longer
     FROM judge_pair_verdicts v
     JOIN pairs p USING (pair_id)
-    GROUP BY GROUPING SETS ((v.judge, v.template, v.template_hash, v.attribute),
-                            (v.judge, v.template, v.template_hash, v.attribute, p.source))
+    GROUP BY GROUPING SETS ((v.judge, v.template, v.template_hash, v.attribute, v.settings_hash),
+                            (v.judge, v.template, v.template_hash, v.attribute, v.settings_hash, p.source))
 )
 SELECT
     s.judge,
     s.template || '@' || left(s.template_hash, 8) AS template,
     s.attribute,
+    left(s.settings_hash, 8) AS settings,
     s.source,
     s.pairs,
     s.both_orders,
@@ -72,5 +76,7 @@ SELECT
     r.unparseable,
     r.failed
 FROM pair_stats s
-JOIN row_stats r USING (judge, template, template_hash, attribute, source)
-ORDER BY s.judge, s.template, s.attribute, s.source = '*' DESC, s.source
+JOIN row_stats r
+  ON r.judge = s.judge AND r.template = s.template AND r.template_hash = s.template_hash AND r.attribute = s.attribute
+ AND r.settings_hash IS NOT DISTINCT FROM s.settings_hash AND r.source = s.source
+ORDER BY s.judge, s.template, s.attribute, settings, s.source = '*' DESC, s.source

@@ -9,8 +9,10 @@ rated responses (UltraFeedback completions, HelpSteer2 rows of one prompt).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from curate.ids import content_hash
 from schemas import RejectReason
 
 ROLES = ("system", "user", "assistant")
@@ -120,62 +122,134 @@ def response(value: object, what: str) -> str:
     return text(value, what)
 
 
+def number(value: object, what: str, reason: RejectReason) -> float:
+    """A finite number, or a reject with ``reason``: NaN and infinity (what pandas writes for a missing
+    integer in Parquet and CSV), booleans and text that is not a number never pass as values."""
+    if isinstance(value, bool):
+        raise Reject(reason, f"{what} {value!r} is a boolean, not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise Reject(reason, f"{what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise Reject(reason, f"{what} {value!r} is not a finite number")
+    return number
+
+
 def strength(value: object) -> int | None:
     if value is None or value == "":
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Reject(RejectReason.BAD_STRENGTH, f"strength {value!r} is not a number") from None
-    if number != int(number) or not -3 <= number <= 3:
+    number_ = number(value, "strength", RejectReason.BAD_STRENGTH)
+    if number_ != int(number_) or not -3 <= number_ <= 3:
         raise Reject(RejectReason.BAD_STRENGTH, f"strength {value!r} is not an integer in -3..3")
-    return int(number)
+    return int(number_)
+
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
+
+
+def flag(value: object) -> bool:
+    """A tie flag: a boolean, 0/1, or text such as true/false, yes/no, 1/0 (any case); missing is no tie."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise Reject(RejectReason.BAD_TIE, f"tie {value!r} is not a boolean (true/false, 1/0, yes/no)")
 
 
 def ratings(value: object, what: str) -> dict[str, float] | None:
+    """Named ratings (a bare value is ``overall``); missing ones (null, empty text) are left out, any other
+    value that is not a finite number rejects the row with ``bad_rating``."""
     if value is None:
         return None
     if not isinstance(value, dict):
         value = {"overall": value}
-    try:
-        return {str(k): float(v) for k, v in value.items() if v is not None}
-    except (TypeError, ValueError):
-        raise Reject(RejectReason.BAD_RATING, f"{what} {value!r} holds a non-numeric rating") from None
+    out = {str(k): number(v, f"{what} {k!r}", RejectReason.BAD_RATING) for k, v in value.items() if v is not None and v != ""}
+    return out or None
+
+
+def optional_text(value: object, what: str) -> str | None:
+    """An optional free-text field (justification): missing (null, empty, NaN) is None, a non-string rejects."""
+    if _missing(value):
+        return None
+    if not isinstance(value, str):
+        raise Reject(RejectReason.NON_STRING_CONTENT, f"{what} is {type(value).__name__}, not a string")
+    return value
+
+
+def _missing(value: object) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _first(record: dict, *keys: str) -> object:
+    return next((record[k] for k in keys if not _missing(record.get(k))), None)
+
+
+def _label(value: object, what: str) -> str | None:
+    """An identifier-like field (annotator, language): text or an integer-valued number, as text."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise Reject(RejectReason.NON_STRING_CONTENT, f"{what} is {type(value).__name__}, not a string")
+    return str(value)
 
 
 def common_fields(record: dict, used: set[str]) -> dict:
     """Fields every layout may carry, plus ``meta`` with whatever no adapter column claimed."""
     claimed = used | _COMMON_KEYS
-    annotator = record.get("annotator") or record.get("annotator_id") or record.get("worker_id")
-    language = record.get("language") or record.get("lang")
+    language = _label(_first(record, "language", "lang"), "language")
     return {
-        "language": str(language).lower() if language else None,
-        "annotator": str(annotator) if annotator is not None else None,
-        "justification": record.get("justification") or record.get("rationale"),
+        "language": language.lower() if language else None,
+        "annotator": _label(_first(record, "annotator", "annotator_id", "worker_id"), "annotator"),
+        "justification": optional_text(_first(record, "justification", "rationale"), "justification"),
         "meta": {k: v for k, v in record.items() if k not in claimed},
     }
 
 
 def pair_by_score(responses: list[Response], options: Options) -> list[Candidate]:
-    """The best-scored response against each lower-scored one.
-
-    Responses that equal the best score become ties when ``include_ties`` is
-    set and are skipped otherwise. No pair at all (one response, or all equal
-    without ties) rejects the row with ``equal_ratings`` or ``unpaired_response``.
-    """
+    """The best-scored response against each lower-scored one (see :func:`score_pairs`); no pair at all
+    (one response, all equal without ties, all the same text) rejects the record."""
     if len(responses) < 2:
         raise Reject(RejectReason.UNPAIRED_RESPONSE, "a prompt needs at least two responses to form a pair")
-    ranked = sorted(responses, key=lambda r: -r.score)
-    best = ranked[0]
-    pairs = []
-    for other in ranked[1:]:
-        if other.text == best.text:
+    pairs, rejects = score_pairs(responses, options)
+    if not pairs:
+        raise rejects[_best(responses)]
+    return [candidate for _, _, candidate in pairs]
+
+
+def score_pairs(responses: list[Response], options: Options) -> tuple[list[tuple[int, int, Candidate]], list[Reject | None]]:
+    """Pairs of rated responses as ``(chosen index, rejected index, candidate)``, and for each response the
+    reject that says why it is in no pair (``None`` when it is in one).
+
+    The best-scored response (the first of equals) is paired against each lower-scored one. A response
+    with the best's text (after normalization) is in no pair (``identical_responses``); one rated equal
+    to the best forms a tie when ``include_ties`` is set and is in no pair otherwise (``equal_ratings``).
+    """
+    if len(responses) < 2:
+        reject = Reject(RejectReason.UNPAIRED_RESPONSE, "a prompt needs at least two responses to form a pair")
+        return [], [reject] * len(responses)
+    b = _best(responses)
+    best = responses[b]
+    best_hash = content_hash(best.text)
+    pairs: list[tuple[int, int, Candidate]] = []
+    rejects: list[Reject | None] = [None] * len(responses)
+    for i in sorted(range(len(responses)), key=lambda i: -responses[i].score):
+        other = responses[i]
+        if i == b:
             continue
         tie = other.score == best.score
-        if tie and not options.include_ties:
-            continue
-        pairs.append(
-            Candidate(
+        if content_hash(other.text) == best_hash:
+            rejects[i] = Reject(RejectReason.IDENTICAL_RESPONSES, "same text as the best-rated response of its prompt")
+        elif tie and not options.include_ties:
+            rejects[i] = Reject(RejectReason.EQUAL_RATINGS,
+                                f"rated {other.score:g}, equal to the best response of its prompt; --include-ties pairs it as a tie")
+        else:
+            pairs.append((b, i, Candidate(
                 prompt=best.prompt,
                 chosen=best.text,
                 rejected=other.text,
@@ -184,8 +258,14 @@ def pair_by_score(responses: list[Response], options: Options) -> list[Candidate
                 chosen_ratings=best.ratings,
                 rejected_ratings=other.ratings,
                 meta={"chosen": best.meta, "rejected": other.meta},
-            )
-        )
+            )))
     if not pairs:
-        raise Reject(RejectReason.EQUAL_RATINGS, f"all {len(responses)} responses share the best score {best.score}")
-    return pairs
+        equal = any(r is not None and r.reason is RejectReason.EQUAL_RATINGS for r in rejects)
+        rejects[b] = (Reject(RejectReason.EQUAL_RATINGS, f"all {len(responses)} responses share the best score {best.score:g}")
+                      if equal else Reject(RejectReason.IDENTICAL_RESPONSES, f"all {len(responses)} responses are the same text"))
+    return pairs, rejects
+
+
+def _best(responses: list[Response]) -> int:
+    """The index of the best-scored response; the first of equals."""
+    return max(range(len(responses)), key=lambda i: responses[i].score)

@@ -12,6 +12,7 @@ from curate.ingest.adapters.fields import (
     Response,
     check_prompt,
     common_fields,
+    optional_text,
     ratings,
     require,
     strength,
@@ -35,7 +36,7 @@ def _helpsteer2_preference(record: dict, options: Options) -> list[Candidate]:
         raise Reject(RejectReason.MISSING_FIELD, "field 'preference_strength' is empty")
     chosen, rejected = (second, first) if signed > 0 else (first, second)
     fields = common_fields(record, {"prompt", "response_1", "response_2", "preference_strength", "preference_statement"})
-    fields["justification"] = record.get("preference_statement") or fields["justification"]
+    fields["justification"] = optional_text(record.get("preference_statement"), "preference_statement") or fields["justification"]
     return [Candidate(prompt=prompt, chosen=chosen, rejected=rejected, tie=signed == 0, strength=abs(signed), **fields)]
 
 

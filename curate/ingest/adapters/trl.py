@@ -10,6 +10,7 @@ from curate.ingest.adapters.fields import (
     Reject,
     check_prompt,
     common_fields,
+    flag,
     messages,
     ratings,
     require,
@@ -31,7 +32,7 @@ def _trl(record: dict, options: Options) -> list[Candidate]:
     else:
         raise Reject(RejectReason.MISSING_FIELD, "field 'prompt' is missing (and chosen/rejected are not conversations)")
     signed = strength(record.get("strength"))
-    tie = bool(record.get("tie")) or signed == 0
+    tie = flag(record.get("tie")) or signed == 0
     used = {"prompt", "chosen", "rejected", "strength", "tie", "score_chosen", "score_rejected", "chosen_ratings", "rejected_ratings"}
     return [
         Candidate(

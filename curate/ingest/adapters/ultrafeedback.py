@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from curate.ingest.adapters.fields import Candidate, Options, Reject, Response, common_fields, messages, pair_by_score, require, text
+from curate.ingest.adapters.fields import (
+    Candidate,
+    Options,
+    Reject,
+    Response,
+    common_fields,
+    messages,
+    number,
+    pair_by_score,
+    require,
+    text,
+)
 from curate.ingest.adapters.registry import register_adapter
 from schemas import RejectReason
 
@@ -37,8 +48,5 @@ def _ultrafeedback(record: dict, options: Options) -> list[Candidate]:
 def _completion_score(completion: dict, index: int) -> float:
     for key in ("overall_score", "fine-grained_score", "score", "rating"):
         if completion.get(key) is not None:
-            try:
-                return float(completion[key])
-            except (TypeError, ValueError):
-                raise Reject(RejectReason.BAD_RATING, f"completions[{index}].{key} is not a number") from None
+            return number(completion[key], f"completions[{index}].{key}", RejectReason.BAD_RATING)
     raise Reject(RejectReason.MISSING_FIELD, f"completions[{index}] has no overall_score, fine-grained_score or score")
