@@ -120,13 +120,13 @@ def write_csv(columns: list[str], rows: list[dict]) -> bytes:
 
 
 def _arrow_type(values: list):
+    """A Parquet column has one type: booleans, numbers (float when any is), else text, which is also
+    how a column of mixed Python types is written."""
     present = [v for v in values if v is not None]
-    if any(isinstance(v, bool) for v in present):
+    if present and all(isinstance(v, bool) for v in present):
         return pa.bool_()
-    if any(isinstance(v, float) for v in present):
-        return pa.float64()
-    if any(isinstance(v, int) for v in present):
-        return pa.int64()
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.float64() if any(isinstance(v, float) for v in present) else pa.int64()
     return pa.string()
 
 
