@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from curate.warehouse import LAKE, Transaction, Warehouse, retry_on_conflict
+from curate.warehouse import Transaction, Warehouse, retry_on_conflict, run_snapshot
 from schemas import RUNS, STAGE_RUNS, Table
 
 if TYPE_CHECKING:
@@ -178,9 +178,7 @@ def recorded_result(wh: Warehouse, run_id: str) -> StageResult:
     with wh.connect(read_only=True, views=False) as con:
         row = con.execute(f"SELECT stage, started_at, finished_at, counts FROM {RUNS.name} WHERE run_id = ?",
                           [run_id]).fetchone()
-        snapshot = con.execute(
-            f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
-            [run_id]).fetchone()[0]
+        snapshot = run_snapshot(con, run_id)
     if row is None:
         raise KeyError(run_id)
     stage, started, finished, counts = row

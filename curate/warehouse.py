@@ -173,12 +173,7 @@ class Warehouse:
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
         with self.connect(read_only=True, views=False) as con:
-            row = con.execute(
-                f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() "
-                "WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
-                [run_id],
-            ).fetchone()
-        return row[0] if row else None
+            return run_snapshot(con, run_id)
 
 
 class Transaction:
@@ -285,6 +280,14 @@ def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float 
                 raise
             time.sleep(base_delay * 2**attempt * (1 + random.random()))
     raise AssertionError("unreachable")
+
+
+def run_snapshot(con: duckdb.DuckDBPyConnection, run_id: str) -> int | None:
+    """The snapshot a run committed, found through the run id in its commit message."""
+    return con.execute(
+        f"SELECT max(snapshot_id) FROM {LAKE}.snapshots() WHERE json_extract_string(commit_extra_info, '$.run_id') = ?",
+        [run_id],
+    ).fetchone()[0]
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
