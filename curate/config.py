@@ -15,14 +15,16 @@ they come from environment variables named in the config.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from curate.errors import ConfigError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported by the stage configs that need it, not by every command
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 def read_yaml(path: str | Path, what: str = "config") -> dict:
@@ -38,12 +40,23 @@ def read_yaml(path: str | Path, what: str = "config") -> dict:
     return document
 
 
+def read_section(path: str | Path | None, stage: str) -> dict:
+    """The ``stage`` section of a YAML config as written, not yet validated; empty without a file."""
+    if path is None:
+        return {}
+    section = read_yaml(path).get(stage) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"the {stage} section of {path} must be a YAML mapping, not {type(section).__name__}",
+                          path=path, stage=stage)
+    return section
+
+
 def load_section(path: str | Path | None, stage: str, model: type[M], /, **overrides: object) -> M:
     """The ``stage`` section of a YAML config, with explicit overrides (CLI flags) on top."""
-    section: dict = {}
-    if path is not None:
-        section = read_yaml(path).get(stage) or {}
+    section = read_section(path, stage)
     section.update({k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(section)
     except ValidationError as exc:

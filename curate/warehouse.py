@@ -5,10 +5,19 @@ the catalog (a SQLite file by default) and ``data/`` with the Parquet files.
 SQLite is the default catalog because, unlike a DuckDB-file catalog, several
 processes can share it: ``curate sql`` reads while a flow writes.
 
-Every connection attaches the lake as ``lake`` and makes it the default, so
-SQL names tables plainly (``SELECT count(*) FROM pairs``). Named views from
-``warehouse/views`` are created as temporary views in each session, so they
-always match the code and work at any snapshot (``at=VERSION``).
+Every connection sees the lake as ``lake``, the default catalog, so SQL names
+tables plainly (``SELECT count(*) FROM pairs``). Named views from
+``warehouse/views`` are created from the code's SQL, never stored in the
+catalog, so they always match the code and work at any snapshot (``at=VERSION``).
+
+Opening a DuckDB database with the DuckLake and SQLite extensions costs about
+0.3 s (their signatures are verified on load), which used to be paid on every
+connection. So a process keeps one :class:`_Engine` per warehouse and mode
+(read-write, read-only, a pinned snapshot): a DuckDB database with the
+extensions loaded once, the lake attached once and the views created once.
+``Warehouse.connect`` hands out cursors on it, which are cheap and
+independent sessions (each its own transaction). Migrations are checked once
+per process for each warehouse and migration set.
 """
 
 from __future__ import annotations
@@ -18,16 +27,17 @@ import json
 import os
 import random
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
-import pyarrow as pa
 import yaml
 
 from curate.config import read_yaml
@@ -116,30 +126,15 @@ class Warehouse:
         migrate(wh)
         return wh
 
-    def connect(self, *, read_only: bool = False, at: int | None = None, views: bool = True) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with the lake attached as the default catalog and, unless told not to, the views."""
-        con = duckdb.connect(config={"autoinstall_known_extensions": False})
-        kind = self.catalog.partition(":")[0]
-        _load_extension(con, "ducklake")
-        if kind in ("sqlite", "postgres"):
-            _load_extension(con, kind)
-        # Data inlining (small inserts stored in the catalog) is off: DuckLake 1.5.5 writes inlined
-        # strings into the catalog as SQL literals and fails on text holding NUL characters.
-        options = [f"DATA_PATH '{self.data_path}/'", "DATA_INLINING_ROW_LIMIT 0"]
-        if read_only or at is not None:
-            options.append("READ_ONLY")
-        if at is not None:
-            options.append(f"SNAPSHOT_VERSION {int(at)}")
-        try:
-            con.execute(f"ATTACH '{self.attach_target}' AS {LAKE} ({', '.join(options)})")
-        except duckdb.Error as exc:
-            con.close()
-            raise WarehouseError(f"cannot attach the warehouse catalog: {exc}", path=self.path) from exc
-        con.execute(f"USE {LAKE}")
-        con.execute("SET ducklake_max_retry_count = 50")
-        if views:
-            _create_views(con, partial=at is not None)
-        return con
+    def connect(self, *, read_only: bool = False, at: int | None = None,
+                views: bool | Iterable[str] = True) -> duckdb.DuckDBPyConnection:
+        """A session on the lake (the default catalog) that sees the named views: all of them, none
+        (``views=False``), or the ones some SQL names (``views=views_in(sql)``), with those they read.
+
+        Sessions are cursors on this process's engine for the warehouse and mode: cheap to open,
+        each with its own transaction; closing one leaves the engine for the next."""
+        wanted = set(_view_sql()) if views is True else _with_dependencies(views or ())
+        return _engine(self, read_only=read_only or at is not None, at=at).session(wanted)
 
     @contextmanager
     def transaction(self, run_id: str, message: str) -> Iterator[Transaction]:
@@ -209,6 +204,8 @@ class Transaction:
         path = folder / f"curate-{self.run_id}-{self._token}-{len(self._staged):05d}.parquet"
         self._staged.append((table.name, path))
         self.wrote(table)
+        import pyarrow as pa  # here, not at import: `curate sql` never writes
+
         columns = ", ".join(f"CAST({c.name} AS {c.type}) AS {c.name}" for c in table.columns)
         batch = pa.Table.from_pylist(rows, schema=table.arrow_schema)
         self._writer.register("_staged_batch", batch)
@@ -236,9 +233,102 @@ class Transaction:
         self._staged.clear()
 
 
+_ENGINE_LIMIT = 16  # engines kept per process; the least recently used is let go beyond it
+
+
+class _Engine:
+    """One DuckDB database with the extensions loaded and the lake attached in one mode."""
+
+    def __init__(self, wh: Warehouse, *, read_only: bool, at: int | None) -> None:
+        db = duckdb.connect(config={"autoinstall_known_extensions": False})
+        kind = wh.catalog.partition(":")[0]
+        _load_extension(db, "ducklake")
+        if kind in ("sqlite", "postgres"):
+            _load_extension(db, kind)
+        # Data inlining (small inserts stored in the catalog) is off: DuckLake 1.5.5 writes inlined
+        # strings into the catalog as SQL literals and fails on text holding NUL characters.
+        options = [f"DATA_PATH '{wh.data_path}/'", "DATA_INLINING_ROW_LIMIT 0"]
+        if read_only:
+            options.append("READ_ONLY")
+        if at is not None:
+            options.append(f"SNAPSHOT_VERSION {int(at)}")
+        try:
+            db.execute(f"ATTACH '{wh.attach_target}' AS {LAKE} ({', '.join(options)})")
+        except duckdb.Error as exc:
+            db.close()
+            raise WarehouseError(f"cannot attach the warehouse catalog: {exc}", path=wh.path) from exc
+        db.execute("SET GLOBAL ducklake_max_retry_count = 50")
+        self.db, self.partial_views = db, at is not None
+        self._views: set[str] = set()  # created on this engine so far
+        self._lock = threading.Lock()
+
+    def session(self, views: set[str]) -> duckdb.DuckDBPyConnection:
+        con = self.db.cursor()
+        # Views live in the engine's own in-memory catalog, found through the search path.
+        con.execute(f"USE {LAKE}; SET search_path = '{LAKE}.main,{_VIEWS}.main'")
+        if views - self._views:
+            with self._lock:
+                self._views |= _create_views(con, views - self._views, partial=self.partial_views)
+        return con
+
+    def forget_views(self) -> None:
+        """Re-create the views on next use: a migration changed the tables they read."""
+        self._views = set()
+
+
+_VIEWS = "memory"  # the engine's in-memory catalog, where the named views are created
+_engines: dict[tuple, _Engine] = {}
+_engines_lock = threading.Lock()
+_migrated: set[tuple] = set()
+
+
+def _catalog_identity(wh: Warehouse) -> tuple:
+    """What tells this warehouse's catalog apart from one made later at the same place: a catalog
+    file's inode, so a warehouse deleted and created again gets a new engine."""
+    kind, _, _ = wh.catalog.partition(":")
+    if kind in ("sqlite", "duckdb"):
+        where = Path(wh.attach_target.rpartition(":")[2])
+        try:
+            stat = where.stat()
+            return (wh.attach_target, str(wh.data_path), stat.st_dev, stat.st_ino)
+        except OSError:
+            return (wh.attach_target, str(wh.data_path), None, None)
+    return (wh.attach_target, str(wh.data_path))
+
+
+def _engine(wh: Warehouse, *, read_only: bool, at: int | None) -> _Engine:
+    if wh.catalog.startswith("duckdb:"):
+        # A DuckDB catalog file can be attached by one database of a process at a time, so
+        # each session gets its own engine, closed with it (the cost the cache saves elsewhere).
+        return _Engine(wh, read_only=read_only, at=at)
+    key = (*_catalog_identity(wh), read_only, at)
+    with _engines_lock:
+        engine = _engines.pop(key, None)
+        if engine is None:
+            engine = _Engine(wh, read_only=read_only, at=at)
+            key = (*_catalog_identity(wh), read_only, at)  # the attach may have created the catalog
+        _engines[key] = engine  # most recently used last
+        while len(_engines) > _ENGINE_LIMIT:  # open sessions keep a dropped engine alive until they close
+            del _engines[next(iter(_engines))]
+        return engine
+
+
+def _forget_views(wh: Warehouse) -> None:
+    identity = _catalog_identity(wh)
+    with _engines_lock:
+        for key, engine in _engines.items():
+            if key[: len(identity)] == identity:
+                engine.forget_views()
+
+
 def migrate(wh: Warehouse) -> list[str]:
-    """Apply the numbered migrations this warehouse has not seen yet; returns their names."""
+    """Apply the numbered migrations this warehouse has not seen yet; returns their names.
+
+    Checked once per process for each warehouse and set of migration files."""
     files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    checked = (_catalog_identity(wh), str(MIGRATIONS_DIR), tuple(f.name for f in files))
+    if checked in _migrated:
+        return []
     applied = _applied_migrations(wh)
     done = []
     for file in files:
@@ -253,6 +343,9 @@ def migrate(wh: Warehouse) -> list[str]:
 
         retry_on_conflict(apply)
         done.append(file.name)
+    if done:
+        _forget_views(wh)
+    _migrated.add((_catalog_identity(wh), *checked[1:]))  # the catalog file exists by now
     return done
 
 
@@ -263,9 +356,10 @@ def _applied_migrations(wh: Warehouse) -> set[int]:
     except WarehouseError:  # a catalog not created yet cannot be attached read-only
         return set()
     with con:
-        if MIGRATIONS.name not in relations(con):
+        try:
+            return {r[0] for r in con.execute(f"SELECT version FROM {MIGRATIONS.name}").fetchall()}
+        except duckdb.CatalogException:  # initialized, but no migration applied yet
             return set()
-        return {r[0] for r in con.execute(f"SELECT version FROM {MIGRATIONS.name}").fetchall()}
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
@@ -291,12 +385,14 @@ def run_snapshot(con: duckdb.DuckDBPyConnection, run_id: str) -> int | None:
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Names of the lake's tables and the session's views: what a query on ``con`` can read."""
-    rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary", [LAKE]
-    ).fetchall()
-    return {r[0] for r in rows}
+    """Names of the lake's tables and of the views this session sees: what a query on ``con`` can read.
+
+    The catalog names are literals, not parameters: a literal filter is pushed into ``duckdb_tables()``,
+    which otherwise lists every attached catalog, the DuckLake metadata database included (~1 s)."""
+    tables = con.execute(f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{LAKE}'").fetchall()
+    views = con.execute(f"SELECT view_name FROM duckdb_views() WHERE database_name IN ('{_VIEWS}', 'temp') "
+                        "AND NOT internal").fetchall()
+    return {r[0] for r in tables + views}
 
 
 _VOCAB_REF = re.compile(r"\$\{(\w+)\.(\w+)\}")
@@ -318,27 +414,51 @@ def render_view(sql: str) -> str:
 
 
 def view_names() -> list[str]:
-    return sorted(p.stem for p in VIEWS_DIR.glob("*.sql"))
+    return sorted(_view_sql())
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, partial: bool = False) -> None:
-    """Create every named view; a view that reads another waits until that one exists.
+def views_in(sql: str) -> set[str]:
+    """The named views a query mentions: the ones a session for it needs."""
+    return set(re.findall(r"\w+", sql.lower())) & _view_sql().keys()
+
+
+@cache
+def _view_sql() -> dict[str, str]:
+    """Each named view's SQL, read once per process."""
+    return {f.stem: render_view(f.read_text().strip().rstrip(";")) for f in sorted(VIEWS_DIR.glob("*.sql"))}
+
+
+def _with_dependencies(names: Iterable[str]) -> set[str]:
+    """``names`` and every named view they read, directly or through another view."""
+    wanted, frontier = set(), set(names)
+    while frontier:
+        wanted |= frontier
+        frontier = set().union(*(views_in(_view_sql()[name]) for name in frontier)) - wanted
+    return wanted
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, names: set[str], partial: bool = False) -> set[str]:
+    """Create the named views ``names``; a view that reads another waits until that one exists.
+    Returns the views created.
 
     ``partial``: an old snapshot may predate the tables some views read; those views are left out."""
-    pending = {f.stem: render_view(f.read_text().strip().rstrip(";")) for f in sorted(VIEWS_DIR.glob("*.sql"))}
+    pending = {name: _view_sql()[name] for name in sorted(names)}
+    done: set[str] = set()
     while pending:
         created, errors = 0, {}
         for name, sql in list(pending.items()):
             try:
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+                con.execute(f"CREATE OR REPLACE VIEW {_VIEWS}.main.{name} AS {sql}")
                 del pending[name]
+                done.add(name)
                 created += 1
             except (duckdb.CatalogException, duckdb.BinderException) as exc:  # a table or column an old snapshot lacks
                 errors[name] = str(exc).splitlines()[0]
         if pending and not created:
             if partial:
-                return
+                return done
             raise WarehouseError(f"views cannot be created: {errors}")
+    return done
 
 
 def _is_conflict(exc: duckdb.Error) -> bool:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:  # pyarrow is loaded by the writers that build batches, not by every reader
+    import pyarrow as pa
 
 MESSAGE = "STRUCT(role VARCHAR, content VARCHAR)"
 RATINGS = "MAP(VARCHAR, DOUBLE)"

@@ -10,6 +10,7 @@ license, unacknowledged PII, a staged folder that does not load).
 from __future__ import annotations
 
 import functools
+import importlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,6 +33,17 @@ WarehouseOpt = Annotated[
 ]
 AtOpt = Annotated[Optional[int], typer.Option("--at", min=0, help="Read the warehouse as of this snapshot version.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML pipeline config; this command reads its own section.")]
+
+class deferred:
+    """A module imported on first use: every command registers at start-up, but `curate sql` should not
+    pay for importing the judge, embedder or release code it never runs."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module(self._module), name)
+
 
 STATS_SECTIONS: list[tuple[str, str]] = []
 """(view, title) pairs that ``curate stats`` prints, in order; each stage's CLI module adds its own."""

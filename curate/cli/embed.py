@@ -7,10 +7,11 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from curate import embed as embed_stage
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, stats_section
+from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, stats_section
 from curate.config import load_section
 from curate.warehouse import Warehouse
+
+embed_stage = deferred("curate.embed")
 
 stats_section("embeddings_by_model", "embeddings by model")
 
@@ -19,7 +20,7 @@ stats_section("embeddings_by_model", "embeddings by model")
 @fails_cleanly
 def embed(
     warehouse: WarehouseOpt = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help=f"Model name or folder [default: {embed_stage.DEFAULT_MODEL}, packaged].")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help=f"Model name or folder [default: the packaged embedder].")] = None,
     backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="onnx (default: fused fp32, fast), torch (fp32 reference), onnx-int8 (faster, cosine ~0.97), torch-int8.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Texts per forward pass.")] = None,
     config: ConfigOpt = None,

@@ -7,13 +7,14 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate import ingest as ingest_stage
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
+from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section, parse_column_map
 from curate.errors import NoValidRows
-from curate.ingest import sources
 from curate.warehouse import Warehouse
 from schemas import RAW_ROWS, Outcome
+
+ingest_stage = deferred("curate.ingest")
+sources = deferred("curate.ingest.sources")
 
 stats_section("ingest_summary", "rows by source and outcome")
 stats_section("pairs_by_source", "pairs by source")

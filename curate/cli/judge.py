@@ -6,18 +6,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate import judge as judge_stage
-from curate.judge import probe as probe_stage
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
-from curate.config import load_section
+from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
+from curate.config import read_section
 from curate.errors import ConfigError
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS
 from schemas.vocab import JudgmentStatus
+
+judge_stage = deferred("curate.judge")
+probe_stage = deferred("curate.judge.probe")
 
 stats_section("judge_quality", "judge quality: position consistency, ties, agreement with the labels (accuracy, kappa), length bias")
 stats_section("judge_probe_summary", "judge robustness probe (master keys): how often a non-answer wins")
@@ -105,15 +105,12 @@ def judge_server() -> None:
         raise typer.Exit(1)
 
 
-class _Section(BaseModel):
-    """The YAML ``judge`` section as written; validated once the flags are merged in."""
-
-    model_config = ConfigDict(extra="allow")
-
-
 def _config(path: Path | None, *, embedded: bool, limits: dict, **flags) -> judge_stage.JudgeConfig:
-    """The YAML section with the flags on top (limit flags merged into ``limits``); ``--embedded`` drops the endpoint."""
-    section = load_section(path, judge_stage.STAGE, _Section).model_dump()
+    """The YAML section with the flags on top (limit flags merged into ``limits``); ``--embedded`` drops the endpoint.
+    The section is read as written and validated once the flags are merged in."""
+    from pydantic import ValidationError
+
+    section = read_section(path, judge_stage.STAGE)
     section.update({k: v for k, v in flags.items() if v is not None})
     if limits:
         section["limits"] = {**(section.get("limits") or {}), **limits}

@@ -7,11 +7,13 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate import embed as embed_stage
-from curate import noise as noise_stage
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
+from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section
 from curate.warehouse import Warehouse
+from schemas.vocab import NoiseMethod
+
+embed_stage = deferred("curate.embed")
+noise_stage = deferred("curate.noise")
 
 stats_section("noise_summary", "noise scores: likely wrong, ambiguous, strong (ensemble) and fused quantiles")
 
@@ -20,7 +22,7 @@ stats_section("noise_summary", "noise scores: likely wrong, ambiguous, strong (e
 @fails_cleanly
 def noise(
     warehouse: WarehouseOpt = None,
-    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help=f"Method to run (repeatable): {', '.join(noise_stage.METHODS)} [default: all].")] = None,
+    method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help=f"Method to run (repeatable): {', '.join(NoiseMethod)} [default: all].")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Score how likely each pair's label is wrong (reward-model ensemble, peer review, confident learning, judge, fused).

@@ -8,13 +8,14 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate import release as release_stage
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, err, fails_cleanly, print_table, stats_section
+from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
 from curate.config import load_section
 from curate.errors import ConfigError
-from curate.release import export as export_stage
 from curate.warehouse import Warehouse
 from schemas.vocab import Decision
+
+release_stage = deferred("curate.release")
+export_stage = deferred("curate.release.export")
 
 stats_section("pairs_by_source_language", "pairs by source and language")
 stats_section("label_stats", "labels, ties and strengths")

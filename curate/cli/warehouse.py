@@ -10,9 +10,9 @@ from typing import Annotated
 import duckdb
 import typer
 
-from curate.cli._app import STATS_SECTIONS, AtOpt, WarehouseOpt, app, console, fails_cleanly, print_table
+from curate.cli._app import AtOpt, STATS_SECTIONS, WarehouseOpt, app, console, fails_cleanly, print_table
 from curate.errors import ConfigError, CurateError, ReadOnlyViolation, WarehouseError
-from curate.warehouse import LAKE, Warehouse, relations, view_names
+from curate.warehouse import LAKE, Warehouse, relations, view_names, views_in
 
 READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 OUTPUTS = ("table", "csv", "json")
@@ -45,7 +45,7 @@ def sql(
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}: use {', '.join(OUTPUTS)}")
     wh = Warehouse.open(warehouse)
-    with _connect(wh, read_only=not write, at=at) as con:
+    with _connect(wh, read_only=not write, at=at, views=views_in(query)) as con:
         try:
             statements = con.extract_statements(query)
         except duckdb.Error as exc:
@@ -91,10 +91,10 @@ def stats(warehouse: WarehouseOpt = None, at: AtOpt = None) -> None:
     console.print(f"[dim]views: {', '.join(view_names())} — query them with curate sql[/]")
 
 
-def _connect(wh: Warehouse, *, read_only: bool, at: int | None) -> duckdb.DuckDBPyConnection:
+def _connect(wh: Warehouse, *, read_only: bool, at: int | None, views: bool | set[str] = True) -> duckdb.DuckDBPyConnection:
     """``wh.connect``; an ``--at`` naming no snapshot is a usage error (exit 2) that says which ones exist."""
     try:
-        return wh.connect(read_only=read_only, at=at)
+        return wh.connect(read_only=read_only, at=at, views=views)
     except WarehouseError:
         if at is None:
             raise
