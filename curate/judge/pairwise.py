@@ -209,9 +209,10 @@ def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: 
         if progress:
             progress(finished, planned)
 
+    params = [request_params(cfg, sample) for sample in range(cfg.samples)]  # shared, never changed
     while pending:
         requests = [ChatRequest(messages=work[i].messages if attempt == 1 else _retry(template, work[i], attempt, cfg),
-                                params=request_params(cfg, work[i].sample), template_hash=template.hash, tag=i)
+                                params=params[work[i].sample], template_hash=template.hash, tag=i)
                     for i in pending]
         pending = []
         for result in client.complete(requests, on_result=advance):

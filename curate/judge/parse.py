@@ -17,6 +17,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from schemas.vocab import Position
 
 VERDICT_SCHEMA: dict = {
@@ -133,7 +135,7 @@ def _json_objects(text: str):
     """The whole text as JSON, then each balanced ``{...}`` in it (strings respected), outermost first."""
     stripped = text.strip()
     try:
-        whole = json.loads(stripped)
+        whole = _loads(stripped)
         if isinstance(whole, dict):
             yield whole
     except ValueError:
@@ -143,12 +145,21 @@ def _json_objects(text: str):
         end = _balanced_end(text, start)
         if end is not None:
             try:
-                candidate = json.loads(text[start:end])
+                candidate = _loads(text[start:end])
             except ValueError:
                 candidate = None
             if isinstance(candidate, dict):
                 yield candidate
         start = text.find("{", start + 1)
+
+
+def _loads(text: str) -> object:
+    """JSON by orjson (fast, and most answers are plain JSON), else by ``json``, which also reads the
+    ``NaN`` and big integers some models write."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _balanced_end(text: str, start: int) -> int | None:

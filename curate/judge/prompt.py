@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from string import Template
 
@@ -50,13 +50,16 @@ class JudgeTemplate:
         conversation = "\n\n".join(f"[{m['role']}]\n{_clip(m['content'], max_chars)}" for m in prompt)
         a, b = _clip(response_a, max_chars), _clip(response_b, max_chars)
         nonce = ids.digest("\x1f".join((self.hash, conversation, a, b)))[:16]
-        rubric = Template(_rubric_text()).safe_substitute(rubric=self.rubric.strip()) if self.rubric else ""
         fields = {"attribute": self.attribute, "definition": self.definition, "question": self.question,
-                  "nonce": nonce, "rubric": rubric, "conversation": conversation, "response_a": a, "response_b": b}
+                  "nonce": nonce, "rubric": self._rubric, "conversation": conversation, "response_a": a, "response_b": b}
         return [
-            {"role": "system", "content": Template(self.system).substitute(fields)},
-            {"role": "user", "content": Template(self.user).substitute(fields)},
+            {"role": "system", "content": _fill(self.system, fields)},
+            {"role": "user", "content": _fill(self.user, fields)},
         ]
+
+    @cached_property
+    def _rubric(self) -> str:
+        return Template(_rubric_text()).safe_substitute(rubric=self.rubric.strip()) if self.rubric else ""
 
     def retry_messages(self, messages: list[dict], *, bad_answer: str | None, attempt: int, max_chars: int) -> list[dict]:
         """A re-ask after an unreadable answer: the conversation so far plus the stricter instruction.
@@ -116,6 +119,34 @@ def _sections(text: str, name: str) -> dict[str, str]:
         raise ConfigError(f"judge template {name!r}: the user section must fence ${{response_a}} and ${{response_b}} "
                           "with ${nonce} markers", template=name)
     return sections
+
+
+def _fill(template: str, fields: dict[str, str]) -> str:
+    """``Template(template).substitute(fields)``, from the template split once into literal text and
+    field names: a judge run fills the same two templates for every request."""
+    literals, names = _split(template)
+    out = [literals[0]]
+    for name, literal in zip(names, literals[1:]):
+        out += (fields[name], literal)
+    return "".join(out)
+
+
+@cache
+def _split(template: str) -> tuple[list[str], list[str]]:
+    """A ``string.Template`` text as alternating literals and field names (``$$`` is a literal ``$``)."""
+    literals, names, last = [""], [], 0
+    for match in Template.pattern.finditer(template):
+        literals[-1] += template[last:match.start()]
+        last = match.end()
+        if match.group("escaped") is not None:
+            literals[-1] += "$"
+        elif (name := match.group("named") or match.group("braced")) is not None:
+            names.append(name)
+            literals.append("")
+        else:
+            raise ValueError(f"invalid placeholder in a judge template at offset {match.start()}")
+    literals[-1] += template[last:]
+    return literals, names
 
 
 @cache

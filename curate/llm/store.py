@@ -37,16 +37,22 @@ JOURNAL_DIR = "journal"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _JSON_COLUMNS = ("request", "response")
 _LOOKUP_SQL = f"""
-SELECT request_hash,
-       count(*) FILTER (WHERE status <> '{RequestStatus.OK}') AS failures,
-       arg_max({{'text': text,
-                 'logprobs': CAST(json_extract(response, '$.choices[0].logprobs.content') AS VARCHAR),
-                 'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
-                 'cost_usd': cost_usd}}, created_at) FILTER (WHERE status = '{RequestStatus.OK}') AS answer
-FROM {LLM_REQUESTS.name}
-WHERE request_hash IN (SELECT request_hash FROM _wanted)
-GROUP BY request_hash
+SELECT request_hash, failures, answer IS NOT NULL AS answered, answer.text,
+       CAST(json_extract(answer.response, '$.choices[0].logprobs.content') AS VARCHAR) AS logprobs,
+       answer.prompt_tokens, answer.completion_tokens, answer.cost_usd
+FROM (
+    SELECT request_hash,
+           count(*) FILTER (WHERE status <> '{RequestStatus.OK}') AS failures,
+           arg_max({{'text': text, 'response': response, 'prompt_tokens': prompt_tokens,
+                     'completion_tokens': completion_tokens, 'cost_usd': cost_usd}}, created_at)
+               FILTER (WHERE status = '{RequestStatus.OK}') AS answer
+    FROM {LLM_REQUESTS.name}
+    WHERE request_hash IN (SELECT request_hash FROM _wanted)
+    GROUP BY request_hash
+)
 """
+"""The latest ``ok`` answer per wanted hash and its failure count; the logprobs are taken out of the
+response after the latest answer is picked, so only one response per hash is parsed."""
 
 
 class JournalBusy(CurateError):
@@ -199,12 +205,11 @@ def lookup(wh: Warehouse, hashes: list[str], *, skip: Path | None = None) -> tup
         return answers, failures
     with wh.connect(read_only=True, views=False) as con:
         con.register("_wanted", pa.table({"request_hash": pa.array(list(rest), pa.string())}))
-        for digest, failed, answer in con.execute(_LOOKUP_SQL).fetchall():
+        for digest, failed, answered, text, logprobs, prompt_tokens, completion_tokens, cost in con.execute(_LOOKUP_SQL).fetchall():
             failures[digest] += failed
-            if answer is not None:
-                logprobs = orjson.loads(answer["logprobs"]) if answer["logprobs"] else None
-                answers[digest] = Answer(answer["text"], logprobs, answer["prompt_tokens"] or 0,
-                                         answer["completion_tokens"] or 0, answer["cost_usd"])
+            if answered:
+                answers[digest] = Answer(text, orjson.loads(logprobs) if logprobs else None, prompt_tokens or 0,
+                                         completion_tokens or 0, cost)
     return answers, failures
 
 
