@@ -282,27 +282,39 @@ _engines_lock = threading.Lock()
 _migrated: set[tuple] = set()
 
 
+def _catalog_file(wh: Warehouse) -> Path | None:
+    """The catalog's file, for a SQLite or DuckDB catalog."""
+    kind, _, _ = wh.catalog.partition(":")
+    return Path(wh.attach_target.rpartition(":")[2]) if kind in ("sqlite", "duckdb") else None
+
+
 def _catalog_identity(wh: Warehouse) -> tuple:
     """What tells this warehouse's catalog apart from one made later at the same place: a catalog
     file's inode, so a warehouse deleted and created again gets a new engine."""
-    kind, _, _ = wh.catalog.partition(":")
-    if kind in ("sqlite", "duckdb"):
-        where = Path(wh.attach_target.rpartition(":")[2])
-        try:
-            stat = where.stat()
-            return (wh.attach_target, str(wh.data_path), stat.st_dev, stat.st_ino)
-        except OSError:
-            return (wh.attach_target, str(wh.data_path), None, None)
-    return (wh.attach_target, str(wh.data_path))
+    file = _catalog_file(wh)
+    if file is None:
+        return (wh.attach_target, str(wh.data_path))
+    try:
+        stat = file.stat()
+        return (wh.attach_target, str(wh.data_path), stat.st_dev, stat.st_ino)
+    except OSError:
+        return (wh.attach_target, str(wh.data_path), None, None)
 
 
 def _engine(wh: Warehouse, *, read_only: bool, at: int | None) -> _Engine:
+    """This process's engine for the warehouse and mode, opened on first use.
+
+    A read-only session of a process that already writes to the warehouse reads through its
+    read-write engine: the same data, without loading the extensions a second time."""
     if wh.catalog.startswith("duckdb:"):
         # A DuckDB catalog file can be attached by one database of a process at a time, so
         # each session gets its own engine, closed with it (the cost the cache saves elsewhere).
         return _Engine(wh, read_only=read_only, at=at)
-    key = (*_catalog_identity(wh), read_only, at)
+    identity = _catalog_identity(wh)
     with _engines_lock:
+        if read_only and at is None and (*identity, False, None) in _engines:
+            read_only = False
+        key = (*identity, read_only, at)
         engine = _engines.pop(key, None)
         if engine is None:
             engine = _Engine(wh, read_only=read_only, at=at)
@@ -330,19 +342,24 @@ def migrate(wh: Warehouse) -> list[str]:
     if checked in _migrated:
         return []
     applied = _applied_migrations(wh)
-    done = []
-    for file in files:
-        version = int(file.name[:3])
-        if version in applied:
-            continue
+    pending = [(int(f.name[:3]), f) for f in files if int(f.name[:3]) not in applied]
+    done = [f.name for _, f in pending]
+    if pending:
+        # One snapshot for all: a warehouse is upgraded whole or not at all, with one commit.
+        first, last = pending[0][0], pending[-1][0]
 
-        def apply(file: Path = file, version: int = version) -> None:
-            with wh.transaction(run_id=f"migration-{version:03d}", message=f"migrate {file.name}") as con:
-                con.execute(file.read_text())
-                con.execute("INSERT INTO migrations VALUES (?, ?, now())", [version, file.name])
+        def apply() -> None:
+            run_id = f"migration-{first:03d}" if first == last else f"migration-{first:03d}-{last:03d}"
+            with wh.transaction(run_id=run_id, message=f"migrate {', '.join(done)}") as con:
+                present = set()  # what a concurrent writer applied meanwhile (a replay after a conflict)
+                if MIGRATIONS.name in relations(con.con):
+                    present = {r[0] for r in con.execute(f"SELECT version FROM {MIGRATIONS.name}").fetchall()}
+                for version, file in pending:
+                    if version not in present:
+                        con.execute(file.read_text())
+                        con.execute("INSERT INTO migrations VALUES (?, ?, now())", [version, file.name])
 
         retry_on_conflict(apply)
-        done.append(file.name)
     if done:
         _forget_views(wh)
     _migrated.add((_catalog_identity(wh), *checked[1:]))  # the catalog file exists by now
@@ -351,6 +368,9 @@ def migrate(wh: Warehouse) -> list[str]:
 
 def _applied_migrations(wh: Warehouse) -> set[int]:
     """Versions already applied, read through a read-only attach so a reader never waits on a writer."""
+    file = _catalog_file(wh)
+    if file is not None and not file.exists():  # a new warehouse: nothing to attach yet
+        return set()
     try:
         con = wh.connect(read_only=True, views=False)
     except WarehouseError:  # a catalog not created yet cannot be attached read-only
