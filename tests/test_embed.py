@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import get_args
 
 import numpy as np
 import pytest
 from conftest import query, run_ingest, trl, write_jsonl
 from typer.testing import CliRunner
 
-from curate import assets, embed
+from curate import assets, embed, threads
 from curate.cli import app
 from curate.embed import EmbedConfig, EmbeddingsMissing, ModelNotFound, model_id, pair_features
-from curate.embed.encoders import render_prompt
+from curate.embed.encoders import BACKENDS, default_backend, render_prompt
 from curate.warehouse import Warehouse
 
 TORCH = EmbedConfig(backend="torch")
@@ -117,7 +119,35 @@ def test_embed_fast_backend_stays_within_cosine_099_of_fp32():
     reference, fast = embed.encode(texts, TORCH), embed.encode(texts, FAST)
     cosine = np.sum(reference * fast, axis=1) / (np.linalg.norm(reference, axis=1) * np.linalg.norm(fast, axis=1))
     assert cosine.min() >= 0.99, (cosine.min(), texts[int(cosine.argmin())][:80])
-    assert model_id(FAST) != model_id(TORCH)  # int8 vectors never mix with fp32 ones in the cache
+    assert model_id(FAST) != model_id(TORCH)  # the fast backend's vectors never mix with fp32 ones in the cache
+
+
+def test_embed_config_offers_exactly_the_encoder_backends():
+    assert set(get_args(EmbedConfig.model_fields["backend"].annotation)) == {"auto", *BACKENDS}
+    assert EmbedConfig().backend in BACKENDS  # auto is resolved to what this machine runs
+    assert EmbedConfig().backend == default_backend()
+
+
+def test_thread_caps_never_exceed_the_cores_this_process_may_use(monkeypatch):
+    import onnxruntime as ort
+    import torch
+
+    cores = len(os.sched_getaffinity(0))
+    assert threads.cores() == cores
+    assert threads.capped() == threads.capped(10_000) == cores and threads.capped(1) == 1
+    options = threads.cap_onnxruntime(ort.SessionOptions(), 10_000)
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (cores, 1)
+    before = torch.get_num_threads()
+    try:
+        assert threads.cap_torch(10_000) == torch.get_num_threads() == cores
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.delenv(threads.TOKENIZER_ENV, raising=False)
+    threads.cap_tokenizers()
+    assert os.environ[threads.TOKENIZER_ENV] == str(cores)
+    monkeypatch.setenv(threads.TOKENIZER_ENV, "1")
+    threads.cap_tokenizers()
+    assert os.environ[threads.TOKENIZER_ENV] == "1"  # a setting the user made stays
 
 
 def test_embed_render_prompt_puts_the_last_user_turn_first():

@@ -21,7 +21,7 @@ stats_section("embeddings_by_model", "embeddings by model")
 def embed(
     warehouse: WarehouseOpt = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help=f"Model name or folder [default: the packaged embedder].")] = None,
-    backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="onnx (default: fused fp32, fast), torch (fp32 reference), onnx-int8 (faster, cosine ~0.97), torch-int8.")] = None,
+    backend: Annotated[Optional[str], typer.Option("--backend", "-b", help="auto (default: torch-bf16 on a CPU with bf16 instructions, else onnx), torch-bf16, onnx (fused fp32), torch (fp32 reference), onnx-int8 and torch-int8 (faster, cosines below 0.99).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Texts per forward pass.")] = None,
     config: ConfigOpt = None,
 ) -> None:

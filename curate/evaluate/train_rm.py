@@ -121,6 +121,9 @@ def _tokenized(tokenizer, pairs: list[Pair], cfg: TrainRMConfig):
 def fit(torch, transformers, trl, base_model: str, pairs: list[Pair], cfg: TrainRMConfig, device: str):
     """Fine-tune ``base_model`` with TRL's RewardTrainer on ``pairs``; returns the model, its tokenizer and the
     training seconds."""
+    from curate.threads import cap_torch
+
+    cap_torch()  # the CPU side (tokenizing, and the whole run on a CPU): at most the cores this process may use
     transformers.set_seed(cfg.seed)
     tokenizer = _tokenizer(transformers, base_model)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)

@@ -71,7 +71,9 @@ def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig
     """
     import torch
 
-    torch.set_num_threads(cfg.threads)
+    from curate.threads import cap_torch
+
+    cap_torch(cfg.threads)
     generator = torch.Generator().manual_seed(seed)
     xc, xr = torch.from_numpy(np.ascontiguousarray(phi_c)), torch.from_numpy(np.ascontiguousarray(phi_r))
     if not cfg.hidden:
