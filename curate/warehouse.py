@@ -63,7 +63,7 @@ _CHANGED = ["tables_inserted_into", "tables_deleted_from", "inlined_insert", "in
 _INPUT_SNAPSHOT_SQL = f"""
 SELECT max(s.snapshot_id) FROM {LAKE}.snapshots() s,
     (SELECT table_id::VARCHAR AS id, 'main.' || table_name AS qualified FROM __ducklake_metadata_{LAKE}.ducklake_table
-     WHERE end_snapshot IS NULL AND table_name IN (SELECT unnest(?::VARCHAR[]))) t
+     WHERE end_snapshot IS NULL AND table_name IN ({{names}})) t
 WHERE list_contains(flatten([coalesce(s.changes[k], []) FOR k IN {_CHANGED}]), t.id)
    OR list_contains(coalesce(s.changes['tables_created'], []), t.qualified)
 """
@@ -93,9 +93,12 @@ class Warehouse:
         return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH).expanduser().resolve()
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, upgrade: bool = True) -> Warehouse:
+    def open(cls, path: str | Path | None = None, *, upgrade: bool = True, read_only: bool = False) -> Warehouse:
         """Open an initialized warehouse and apply migrations it lacks (a warehouse made by an older curate);
-        fails with a hint when ``curate init`` was not run."""
+        fails with a hint when ``curate init`` was not run.
+
+        ``read_only``: this process only reads, so the migration check goes through a read-only
+        attach (never waiting on a writer); a writer checks through the read-write engine it needs anyway."""
         root = cls.resolve(path)
         config_file = root / CONFIG_FILE
         if not config_file.exists():
@@ -105,7 +108,7 @@ class Warehouse:
         config = read_yaml(config_file, "warehouse config")
         wh = cls(path=root, catalog=config.get("catalog", "sqlite:catalog.sqlite"))
         if upgrade:
-            migrate(wh)
+            migrate(wh, read_only=read_only)
         return wh
 
     @classmethod
@@ -162,8 +165,10 @@ class Warehouse:
         stage that reads them sees. Its own writes to other tables do not move it."""
         if not tables:
             return None
+        # The names are inlined: a parameter here makes DuckDB scan the metadata catalog (~1 s cold).
+        names = ", ".join(f"'{t.name}'" for t in tables if t.name.isidentifier())
         with self.connect(read_only=True, views=False) as con:
-            return con.execute(_INPUT_SNAPSHOT_SQL, [[t.name for t in tables]]).fetchone()[0]
+            return con.execute(_INPUT_SNAPSHOT_SQL.format(names=names)).fetchone()[0]
 
     def snapshot_of(self, run_id: str) -> int | None:
         """The snapshot id committed by a run, found through its commit message."""
@@ -333,15 +338,16 @@ def _forget_views(wh: Warehouse) -> None:
                 engine.forget_views()
 
 
-def migrate(wh: Warehouse) -> list[str]:
+def migrate(wh: Warehouse, *, read_only: bool = False) -> list[str]:
     """Apply the numbered migrations this warehouse has not seen yet; returns their names.
 
-    Checked once per process for each warehouse and set of migration files."""
+    Checked once per process for each warehouse and set of migration files, through a read-only
+    attach when the process only reads."""
     files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
     checked = (_catalog_identity(wh), str(MIGRATIONS_DIR), tuple(f.name for f in files))
     if checked in _migrated:
         return []
-    applied = _applied_migrations(wh)
+    applied = _applied_migrations(wh, read_only=read_only)
     pending = [(int(f.name[:3]), f) for f in files if int(f.name[:3]) not in applied]
     done = [f.name for _, f in pending]
     if pending:
@@ -366,13 +372,13 @@ def migrate(wh: Warehouse) -> list[str]:
     return done
 
 
-def _applied_migrations(wh: Warehouse) -> set[int]:
-    """Versions already applied, read through a read-only attach so a reader never waits on a writer."""
+def _applied_migrations(wh: Warehouse, *, read_only: bool) -> set[int]:
+    """Versions already applied."""
     file = _catalog_file(wh)
     if file is not None and not file.exists():  # a new warehouse: nothing to attach yet
         return set()
     try:
-        con = wh.connect(read_only=True, views=False)
+        con = wh.connect(read_only=read_only, views=False)
     except WarehouseError:  # a catalog not created yet cannot be attached read-only
         return set()
     with con:

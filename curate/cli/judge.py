@@ -150,7 +150,7 @@ def _print_judge(wh: Warehouse, result, counts: dict) -> None:
         f"[red]{out[JudgmentStatus.FAILED]} failed[/]), {counts['already_judged']} order(s) already judged, "
         f"{out[JudgmentStatus.SKIPPED]} stopped by a limit; verdicts: {verdicts}"
     )
-    with wh.connect(read_only=True) as con:
+    with wh.connect(read_only=True, views={"judge_pair_verdicts", "judge_quality"}) as con:
         consistent, both = con.execute(
             "SELECT count(*) FILTER (consistent), count(*) FILTER (both_orders) FROM judge_pair_verdicts "
             "WHERE judge = ? AND template_hash = ? AND settings_hash = ? "

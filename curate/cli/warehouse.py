@@ -44,7 +44,7 @@ def sql(
     """Run SQL against the warehouse. Read-only unless --write is given. A failed query exits 1 with DuckDB's message."""
     if output not in OUTPUTS:
         raise ConfigError(f"unknown output {output!r}: use {', '.join(OUTPUTS)}")
-    wh = Warehouse.open(warehouse)
+    wh = Warehouse.open(warehouse, read_only=not write)
     with _connect(wh, read_only=not write, at=at, views=views_in(query)) as con:
         try:
             statements = con.extract_statements(query)
@@ -79,7 +79,7 @@ def sql(
 @fails_cleanly
 def stats(warehouse: WarehouseOpt = None, at: AtOpt = None) -> None:
     """Every stage's summary views: ingest outcomes, languages, lengths, conflicts, judges, noise, releases."""
-    wh = Warehouse.open(warehouse)
+    wh = Warehouse.open(warehouse, read_only=True)
     with _connect(wh, read_only=True, at=at) as con:
         snapshot = con.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()[0]
         console.print(f"[bold]{wh.path}[/] at snapshot {at if at is not None else snapshot}")
