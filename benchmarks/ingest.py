@@ -1,6 +1,6 @@
 """Ingest benchmark: `curate ingest` against a raw DuckDB read-and-write of the same file.
 
-    python benchmarks/ingest.py --n 1000000 [--workdir DIR] [--out benchmarks/results/ingest.md]
+    .venv/bin/python benchmarks/ingest.py --n 1000000 [--workdir DIR] [--out benchmarks/results/ingest.md]
 
 Generates N synthetic TRL-layout pairs (``{"prompt", "chosen", "rejected"}``,
 all strings, no language) from words in the project's own code and docs, with
@@ -18,6 +18,8 @@ Each command runs in its own child process; its wall time and its own peak RSS
 curate run is checked to reconcile exactly with what was planted. Targets: at
 most 2x the baseline time, and peak RSS under 2 GB, at 1M pairs.
 
+The report it prints is the file it writes (``--out``, by default ``benchmarks/results/ingest.md``),
+headed by the command, commit, machine and load average read by the script itself.
 This is a benchmark, not a test: it reports PASS/MISS and does not fail on a MISS.
 """
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -34,10 +35,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-from provenance import ROOT, command_line, git_head, machine
+from provenance import ROOT, header
 
 from schemas import PAIRS, RAW_ROWS, Outcome
 
@@ -184,11 +184,14 @@ def sql_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def parquet_rows(path: Path) -> int:
-    """Rows the baseline kept (it silently drops what it cannot parse)."""
+def parquet_rows(path: Path) -> dict[str, int]:
+    """What the baseline kept: rows, rows with every column NULL, rows with an empty chosen."""
     import duckdb
 
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet({sql_literal(path)})").fetchone()[0]
+    rows, all_null, empty = duckdb.sql(
+        f"SELECT count(*), count(*) FILTER (WHERE prompt IS NULL AND chosen IS NULL AND rejected IS NULL), "
+        f"count(*) FILTER (WHERE chosen = '') FROM read_parquet({sql_literal(path)})").fetchone()
+    return {"rows": rows, "all_null": all_null, "empty_chosen": empty}
 
 
 def curate_sql(warehouse: Path, query: str) -> list[dict]:
@@ -219,27 +222,28 @@ def reconcile(warehouse: Path, n: int, planted: Planted) -> dict[str, int]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def versions() -> str:
-    import duckdb
-
-    return f"Python {platform.python_version()}, duckdb {duckdb.__version__}, curate at {git_head() or 'unknown commit'}"
-
-
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def render(n: int, size_mb: float, planted: Planted, baseline_rows: int, results: list[Measurement]) -> str:
+def _shown(argv: list[str], work: Path) -> str:
+    """A command as run, the interpreter and curate relative to the repo and the scratch directory as <work>."""
+    import shlex
+
+    parts = [str(Path(a).relative_to(ROOT)) if i == 0 and Path(a).is_relative_to(ROOT) else a for i, a in enumerate(argv)]
+    shown = f"{parts[0]} -c {parts[2]}" if parts[1:2] == ["-c"] else shlex.join(parts)  # code shown unquoted, to read
+    return shown.replace(str(work), "<work>")
+
+
+def render(n: int, seed: int, size_mb: float, planted: Planted, baseline_rows: dict[str, int], results: list[Measurement],
+           load_before, work: Path) -> str:
     """The Markdown report; also what is printed."""
     baseline = results[0]
     lines = [
         "# Ingest benchmark",
         "",
-        f"- command: `{command_line()}`",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {machine()}",
-        f"- software: {versions()}",
-        f"- input: N = {n:,} synthetic TRL pairs, JSONL of {size_mb:,.1f} MB; planted {planted.duplicates:,} exact duplicates "
+        *header(load_before),
+        f"- input (seed {seed}): N = {n:,} synthetic TRL pairs, JSONL of {size_mb:,.1f} MB; planted {planted.duplicates:,} exact duplicates "
         f"and {planted.broken:,} broken rows ({planted.malformed_json:,} malformed JSON, {planted.empty_chosen:,} empty chosen)",
         f"- targets for each curate run: wall time at most {TARGET_RATIO:.1f}x the raw DuckDB time; peak RSS under {TARGET_RSS_MB:,} MB",
         "",
@@ -254,14 +258,26 @@ def render(n: int, size_mb: float, planted: Planted, baseline_rows: int, results
         )
     lines += [
         "",
-        f"The baseline wrote {baseline_rows:,} rows (DuckDB with ignore_errors; empty-chosen rows pass through); "
-        "it neither validates, deduplicates, hashes nor records outcomes.",
+        "Each command ran as its own child process (wall time to exit; peak RSS of that child from `wait4`), "
+        "with the scratch directory written as `<work>`:",
+        "",
+        *[f"- {m.name}: `{_shown(m.argv, work)}`" for m in results],
+        "",
+        f"The baseline wrote {baseline_rows['rows']:,} rows for the {n:,} lines: {baseline_rows['all_null']:,} with every column "
+        f"NULL and {baseline_rows['empty_chosen']:,} with an empty chosen (planted: {planted.malformed_json:,} malformed, "
+        f"{planted.empty_chosen:,} empty chosen, {planted.duplicates:,} duplicates).",
         "",
         "Reconciliation of each curate run (`raw_rows` by outcome; `pairs` stored), "
         f"expected: accepted {planted.valid:,}, duplicate {planted.duplicates:,}, rejected {planted.broken:,}:",
         "",
     ]
-    lines += [f"- {m.name}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(m.counts.items())) for m in results[1:]]
+    expected = {Outcome.ACCEPTED.value: planted.valid, Outcome.DUPLICATE.value: planted.duplicates,
+                Outcome.REJECTED.value: planted.broken, "pairs": planted.valid}
+    for m in results[1:]:
+        rows = sum(v for k, v in m.counts.items() if k != "pairs")
+        ok = {k: m.counts.get(k, 0) for k in expected} == expected and rows == n
+        lines.append(f"- {m.name}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(m.counts.items()))
+                     + (f": reconciles ({rows:,} rows)" if ok else f": DOES NOT reconcile ({rows:,} rows of {n:,})"))
     return "\n".join(lines) + "\n"
 
 
@@ -287,6 +303,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
+        load_before = os.getloadavg()
         source = work / "pairs.jsonl"
         print(f"generating {args.n:,} pairs into {source} ...", flush=True)
         start = time.perf_counter()
@@ -309,7 +326,7 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(warehouse)  # keep disk use to one warehouse at a time
 
-        text = render(args.n, size_mb, planted, baseline_rows, results)
+        text = render(args.n, args.seed, size_mb, planted, baseline_rows, results, load_before, work)
         print("\n" + text)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

@@ -1,6 +1,6 @@
 """Judge benchmark: is curate's LLM path ever the bottleneck?
 
-    python benchmarks/judge.py [--pairs 2000] [--concurrency 64] [--rounds 3] [--llama-pairs 5] [--out benchmarks/results/judge.md]
+    .venv/bin/python benchmarks/judge.py [--pairs 2000] [--concurrency 64] [--rounds 3] [--llama-pairs 5] [--out benchmarks/results/judge.md]
 
 A fast vLLM endpoint answers thousands of requests a second, so the client's
 own overhead is what matters. ``benchmarks/instant_server.py`` (started here in
@@ -8,12 +8,15 @@ a subprocess) answers every request at once with a valid verdict; its capacity
 is measured first with a raw keep-alive load generator, to show it is not the
 limit. Then, in the same run (only same-run ratios mean anything):
 
-- (a) baseline: a bare async ``openai`` loop (``chat.completions.create`` under
-  a semaphore) sending the judge's own 4,000 requests (2,000 pairs x 2 orders);
+- (a) baseline: a bare async loop under a semaphore sending the judge's own
+  requests (pairs x 2 orders) the way curate's client sends them: the same
+  ``openai.AsyncOpenAI`` raw ``post`` of an orjson body to ``/chat/completions``
+  (``cast_to=httpx.Response``, no typed response objects), the body parsed with
+  ``orjson.loads`` and ``choices[0].message.content`` read;
 - (b) ``curate.judge.run`` on a warehouse of the same pairs, both orders, cold
   cache: selection, prompts, the LLM client (hashing, journal, limits), parsing,
   cache load and the ``judgments`` snapshot, end to end; target >= 0.9x (a);
-- (b') ``LLMClient.complete`` alone on the same 4,000 requests (no judge);
+- (b') ``LLMClient.complete`` alone on the same requests (no judge);
 - (c) a fully cached re-run of (b) (``rejudge``: every answer from the cache,
   verdicts parsed and written again), and of (b'); target >= 5,000 verdicts/s;
 - (d) the embedded llama.cpp server (SmolLM2-135M) judging ``--llama-pairs`` pairs.
@@ -24,7 +27,8 @@ Load from other work drifts during a run, so (a), (b) and (b') are measured in
 interleaved rounds and each keeps its best round; a cold round of (b) or (b')
 uses a new seed, so its requests hash anew. Warehouses are built (and pairs
 ingested) outside the timed regions. This is a benchmark, not a test: it
-reports PASS/MISS and does not fail on a MISS.
+reports PASS/MISS and does not fail on a MISS. The report it prints is the file it
+writes, headed by the command, commit, machine and load average read by the script itself.
 """
 
 from __future__ import annotations
@@ -33,9 +37,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
-import shlex
 import shutil
 import signal
 import socket
@@ -44,13 +46,15 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
 import openai  # noqa: E402
+import orjson  # noqa: E402
+from provenance import header  # noqa: E402
 
 from curate import ingest  # noqa: E402
 from curate.llm import ChatRequest, EndpointConfig, LimitsConfig, LLMClient  # noqa: E402
@@ -157,19 +161,24 @@ def recorded_requests(wh: Warehouse) -> list[dict]:
     return [{**json.loads(r[0]), "template_hash": r[1]} for r in rows]
 
 
-async def bare_openai(base_url: str, model: str, requests: list[dict], concurrency: int) -> float:
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-no-key", max_retries=0)
+async def bare_loop(base_url: str, model: str, requests: list[dict], concurrency: int) -> float:
+    """The baseline: what curate's client does on the wire and no more (no cache, journal, limits or retries).
+
+    Same HTTP client (``openai.AsyncOpenAI``, its own retries off), same raw ``post`` to
+    ``/chat/completions`` with an orjson body (``cast_to=httpx.Response``), same parse of the body
+    (``orjson.loads``, then ``choices[0].message.content``), under a semaphore of ``concurrency``."""
     gate = asyncio.Semaphore(concurrency)
+    bodies = [orjson.dumps({**r["params"], "model": model, "messages": r["messages"]}) for r in requests]
 
-    async def one(req: dict) -> str | None:
-        async with gate:
-            response = await client.chat.completions.create(model=model, messages=req["messages"], **req["params"])
-            return response.choices[0].message.content
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="sk-no-key", max_retries=0) as client:
+        async def one(body: bytes) -> str | None:
+            async with gate:
+                response = await client.post("/chat/completions", cast_to=httpx.Response, content=body)
+                return orjson.loads(response.content)["choices"][0]["message"]["content"]
 
-    started = time.perf_counter()
-    answers = await asyncio.gather(*(one(r) for r in requests))
-    seconds = time.perf_counter() - started
-    await client.close()
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(one(b) for b in bodies))
+        seconds = time.perf_counter() - started
     assert all(answers), "the baseline got an empty answer"
     return seconds
 
@@ -197,7 +206,7 @@ def timed_client(wh: Warehouse, endpoint: EndpointConfig, requests: list[ChatReq
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="curate judge throughput vs a bare async openai loop")
+    parser = argparse.ArgumentParser(description="curate judge throughput vs a bare async loop posting the same requests")
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each measurement keeps its best")
@@ -219,6 +228,7 @@ def main() -> None:
     server, base_url = start_instant_server(args.server_workers)
     times: dict[str, list[float]] = {}
     notes: list[str] = []
+    seen: dict[str, str] = {}  # per measurement, what its last round sent and read back
 
     def measure(name: str, seconds: float) -> None:
         times.setdefault(name, []).append(seconds)
@@ -254,36 +264,39 @@ def main() -> None:
         # and each measurement keeps its best round. A cold judge round uses a new seed (new hashes).
         for round_ in range(args.rounds):
             print(f"round {round_ + 1}/{args.rounds}", file=sys.stderr)
-            measure("a", asyncio.run(bare_openai(base_url, "instant-judge", recorded, args.concurrency)))
+            measure("a", asyncio.run(bare_loop(base_url, "instant-judge", recorded, args.concurrency)))
+            seen["a"] = f"{n:,} posted, {n:,} answers parsed"
             if judge:
                 seconds, counts = timed_judge(cold, cfg.model_copy(update={"seed": 1000 + round_}))
                 assert counts["judgments"] == n and counts["requests_sent"] == n, counts
                 measure("b", seconds)
+                seen["b"] = judge_note(counts)
             seconds, usage = timed_client(bare_wh, endpoint, client_requests(2000 + round_), args.concurrency,
                                           f"client-cold-{round_}")
             assert usage.requests_sent == n, usage
             measure("b'", seconds)
+            seen["b'"] = client_note(usage)
         for round_ in range(args.rounds):
             if judge:
                 seconds, counts = timed_judge(cold, cfg.model_copy(update={"seed": 1000}))
                 assert counts["requests_sent"] == 0 and counts["cache_hits"] == n, counts
                 measure("c", seconds)
+                seen["c"] = judge_note(counts)
             seconds, usage = timed_client(bare_wh, endpoint, client_requests(2000), args.concurrency,
                                           f"client-cached-{round_}")
             assert usage.requests_sent == 0 and usage.cache_hits == n, usage
             measure("c'", seconds)
+            seen["c'"] = client_note(usage)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
-    rows = [Row("(a) bare async openai loop", n, "requests", min(times["a"]), "baseline")]
+    rows = [Row("(a) bare async loop, raw post + orjson", n, "requests", min(times["a"]), f"baseline; {seen['a']}")]
     if judge:
-        rows.append(Row("(b) curate judge, cold cache", n, "verdicts", min(times["b"]),
-                        f"judge.run end to end; {n:,} sent, all parsed"))
-    rows.append(Row("(b') LLMClient.complete only, cold", n, "results", min(times["b'"]), "no judge"))
+        rows.append(Row("(b) curate judge, cold cache", n, "verdicts", min(times["b"]), f"judge.run; {seen['b']}"))
+    rows.append(Row("(b') LLMClient.complete only, cold", n, "results", min(times["b'"]), seen["b'"]))
     if judge:
-        rows.append(Row("(c) curate judge, fully cached re-run", n, "verdicts", min(times["c"]),
-                        "0 sent; every answer from llm_requests, parsed and written again"))
-    rows.append(Row("(c') LLMClient.complete only, cached", n, "results", min(times["c'"]), "0 sent"))
+        rows.append(Row("(c) curate judge, fully cached re-run", n, "verdicts", min(times["c"]), f"judge.run; {seen['c']}"))
+    rows.append(Row("(c') LLMClient.complete only, cached", n, "results", min(times["c'"]), seen["c'"]))
     if judge and args.llama_pairs:
         rows.append(llama_row(args.workdir, pairs_file, args.llama_pairs, notes))
     notes.insert(0, "seconds per round (best is reported): "
@@ -291,6 +304,15 @@ def main() -> None:
     load_after = os.getloadavg()
     report(args, rows, capacity, judge is not None, load_before, load_after, notes)
     shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+def judge_note(counts: dict) -> str:
+    return (f"{counts['requests_sent']:,} sent, {counts['cache_hits']:,} from the cache, "
+            f"{counts['judgments']:,} judgments written")
+
+
+def client_note(usage) -> str:
+    return f"{usage.requests_sent:,} sent, {usage.cache_hits:,} from the cache"
 
 
 def llama_row(workdir: Path, pairs_file: Path, n_pairs: int, notes: list[str]) -> Row:
@@ -308,8 +330,8 @@ def llama_row(workdir: Path, pairs_file: Path, n_pairs: int, notes: list[str]) -
         cfg = judge.JudgeConfig(base_url=server.base_url, model=server.model, limit=n_pairs,
                                 limits=LimitsConfig(concurrency=2, timeout_s=600))
         seconds, counts = timed_judge(wh, cfg)
-    notes.append(f"(d) server start-up {startup:.1f} s (not timed); SmolLM2-135M verdicts are near-random: a plumbing "
-                 f"default. Outcomes: {counts['outcomes']}, requests sent {counts['requests_sent']}.")
+    notes.append(f"(d) model `{server.model}`; server start-up {startup:.1f} s (not timed). "
+                 f"Outcomes: {counts['outcomes']}, requests sent {counts['requests_sent']}.")
     return Row(f"(d) embedded llama.cpp, {n_pairs} pairs", counts["judgments"], "verdicts", seconds,
                f"{counts['requests_sent'] / seconds:.2f} requests/s")
 
@@ -318,12 +340,9 @@ def report(args, rows: list[Row], capacity: float, with_judge: bool, load_before
     base = rows[0]
     lines = [
         "# Judge benchmark", "",
-        f"- command: `{shlex.join(['python', 'benchmarks/judge.py', *sys.argv[1:]])}`",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; load average {load_before[0]:.1f} at start, {load_after[0]:.1f} at end "
-        "(other work shares these cores: absolute rates are noisy, same-run ratios less so)",
-        f"- workload: {args.pairs:,} synthetic pairs x 2 orders, concurrency {args.concurrency}; "
-        f"instant server ({args.server_workers} process) capacity {capacity:,.0f} requests/s with a raw keep-alive client",
+        *header(load_before, load_after),
+        f"- workload: {args.pairs:,} synthetic pairs x 2 orders = {base.items:,} requests, concurrency {args.concurrency}; "
+        f"instant server ({args.server_workers} process{'es' if args.server_workers != 1 else ''}) capacity {capacity:,.0f} requests/s with a raw keep-alive client",
         f"- (b) is {'curate.judge.run end to end' if with_judge else 'missing: curate.judge was not importable, LLMClient only'}; "
         f"best of {args.rounds} interleaved rounds per measurement",
         f"- targets: judge >= {TARGET_RATIO}x the bare loop's throughput; cached re-run >= {TARGET_CACHED_PER_S:,} verdicts/s",
@@ -338,8 +357,8 @@ def report(args, rows: list[Row], capacity: float, with_judge: bool, load_before
             target = "PASS" if ratio >= TARGET_RATIO else "MISS"
         elif row.name.startswith("(c)"):
             target = "PASS" if row.rate >= TARGET_CACHED_PER_S else "MISS"
-        rate = f"{row.rate:,.0f}" if row.rate >= 10 else f"{row.rate:.2f}"
-        lines.append(f"| {row.name} | {row.items:,} {row.unit} | {row.seconds:.2f} | {rate} | {ratio:.2f}x | "
+        rate = "—" if not row.items else f"{row.rate:,.0f}" if row.rate >= 10 else f"{row.rate:.2f}"
+        lines.append(f"| {row.name} | {row.items:,} {row.unit} | {row.seconds:.2f} | {rate} | {f'{ratio:.2f}x' if row.items else '—'} | "
                      f"{target} | {row.note} |")
     lines += [""] + [f"- {note}" for note in notes]
     text = "\n".join(lines) + "\n"
