@@ -8,14 +8,6 @@ from conftest import query, run_ingest, trl, write_jsonl
 from curate.warehouse import Warehouse
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.mark.slow
 def test_flows_ingest_flow_runs_each_source_as_one_snapshot(prefect_harness, tmp_path):
     from flows.ingest import ingest_flow
@@ -48,11 +40,10 @@ def test_flows_stage_failure_is_reported_as_stage_failed(prefect_harness, tmp_pa
 
 
 @pytest.mark.slow
-def test_flows_judge_rerun_on_the_same_pairs_is_skipped_until_pairs_change(prefect_harness, tmp_path):
+def test_flows_judge_rerun_on_the_same_pairs_is_skipped_until_pairs_change(prefect_harness, wh, tmp_path):
     from flows.judge import judge_flow
     from judgeserver import ScriptedJudge, verdict
 
-    wh = Warehouse.init(tmp_path / "wh")
     run_ingest(wh, write_jsonl(tmp_path / "a.jsonl", [trl(prompt="one"), trl(prompt="two")]), detect_language=False)
     with ScriptedJudge(lambda shown: verdict("A")) as server:
         config = {"base_url": server.base_url, "model": "scripted", "limit": 2}

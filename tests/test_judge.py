@@ -462,11 +462,9 @@ def test_judge_cli_defaults_to_the_embedded_server_and_says_it_is_a_plumbing_def
 
 
 @pytest.mark.slow
-def test_judge_flow_returns_the_stage_result(marker_pairs):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_judge_flow_returns_the_stage_result(marker_pairs, prefect_harness):
     from flows.judge import judge_flow
 
-    with ScriptedJudge(lambda shown: verdict("tie")) as server, prefect_test_harness(server_startup_timeout=120):
+    with ScriptedJudge(lambda shown: verdict("tie")) as server:
         result = judge_flow(str(marker_pairs.path), {"base_url": server.base_url, "model": "scripted", "limit": 2})
     assert result["rows_written"] == 4 and result["outcomes"]["ok"] == 4 and result["snapshot_id"]

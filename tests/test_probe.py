@@ -53,14 +53,21 @@ def test_probe_reports_false_positive_rates_per_key_and_overall(two_pairs):
         probe.run(wh, judge.JudgeConfig(base_url="http://127.0.0.1:9/v1", model="m", probe_keys=["nope"]))
 
 
-def test_probe_cli_prints_the_false_positive_rate_from_the_real_server(two_pairs, llama_server, tmp_path, monkeypatch):
+def test_probe_cli_prints_the_false_positive_rates(two_pairs, tmp_path, monkeypatch):
+    """The CLI path of the probe (config file, options, the printed table and rate) against the scripted judge;
+    the real llama.cpp server runs the judge CLI end to end in test_judge.py."""
     monkeypatch.setenv("COLUMNS", "200")
     config = tmp_path / "judge.yaml"
     config.write_text('judge:\n  probe_keys: [":", "Thought process:"]\n  max_tokens: 32\n')
-    args = ["judge", "--probe", "master-keys", "--limit", "1", "-w", str(two_pairs.path), "--config", str(config),
-            "--base-url", llama_server.base_url, "--model", llama_server.model, "--concurrency", "1"]
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    with ScriptedJudge(_foolable) as server:
+        args = ["judge", "--probe", "master-keys", "--limit", "1", "-w", str(two_pairs.path), "--config", str(config),
+                "--base-url", server.base_url, "--model", "scripted", "--concurrency", "1"]
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert server.count == 4  # one pair's real response x 2 keys x 2 orders
     assert result.exit_code == 0, result.output
     assert "false-positive rate:" in result.output and "master-keys probe" in result.output
     assert "requests sent 4" in result.output
+    # ':' fools both orders, 'Thought process:' only the order it is shown as A
+    assert "100.0% of probes preferred a non-answer in at least one order, 50.0% in both orders (2 probes)" in result.output
+    assert {body["max_tokens"] for body in server.requests} == {32}  # the config file's setting reached the requests
     assert query(two_pairs, "SELECT count(*) FROM judgments WHERE probe_key IS NOT NULL") == [(4,)]

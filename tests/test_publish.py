@@ -144,13 +144,10 @@ def test_cli_publish_dry_run_and_refusal_exit_codes(wh, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_flows_release_outputs_stage_the_folder_and_write_the_report(wh, tmp_path):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_flows_release_outputs_stage_the_folder_and_write_the_report(wh, tmp_path, prefect_harness):
     from flows.publish import release_outputs_flow
 
-    with prefect_test_harness(server_startup_timeout=120):
-        result = release_outputs_flow(str(wh.path), "v1", str(tmp_path / "dist"), card={"license": "mit"})
+    result = release_outputs_flow(str(wh.path), "v1", str(tmp_path / "dist"), card={"license": "mit"})
     assert result["staged"]["folder"] == str(tmp_path / "dist" / "v1") and "README.md" in result["staged"]["files"]
     assert result["staged"]["pii_hits"] == 0 and "train" in result["staged"]["splits"]
     assert (tmp_path / "dist" / "v1.html").read_text().startswith("<!DOCTYPE html>")

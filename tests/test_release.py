@@ -283,16 +283,12 @@ def test_release_default_policy_file_is_the_model_default(tmp_path):
 
 
 @pytest.mark.slow
-def test_release_flow_releases_then_exports(tmp_path):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_release_flow_releases_then_exports(wh, tmp_path, prefect_harness):
     from flows.release import release_flow
 
-    wh = Warehouse.init(tmp_path / "wh")
     run_ingest(wh, write_jsonl(tmp_path / "a.jsonl", [trl(prompt=f"f{i}") for i in range(5)]), detect_language=False)
-    with prefect_test_harness(server_startup_timeout=120):
-        result = release_flow(str(wh.path), "flow-1", str(tmp_path / "out"), formats=["trl", "hub"],
-                              policy={"splits": {"train": 1.0}})
+    result = release_flow(str(wh.path), "flow-1", str(tmp_path / "out"), formats=["trl", "hub"],
+                          policy={"splits": {"train": 1.0}})
     assert result["release"]["outcomes"]["keep"] == 5 and result["release"]["snapshot_id"] is not None
     assert [e["rows"] for e in result["exports"]] == [{"train": 5}, {"train": 5}]
     assert (tmp_path / "out" / "hub" / "data" / "train-00000-of-00001.parquet").exists()
