@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -152,3 +153,12 @@ def test_noise_unknown_method_is_a_usage_error(scored):
     result = CliRunner().invoke(app, ["noise", "-w", str(wh.path), "--method", "astrology"])
     assert result.exit_code == 2
     assert "astrology" in result.output
+
+
+def test_noise_run_details_carry_the_estimated_reliabilities(scored):
+    wh, *_ = scored
+    details = query(wh, "SELECT counts->'details' FROM runs WHERE stage = 'noise' ORDER BY started_at LIMIT 1")[0][0]  # a CLI run
+    details = json.loads(details) if isinstance(details, str) else details
+    reliabilities = details["reliabilities"]["fused"]
+    assert set(reliabilities) == {"label"}  # no judge or human verdicts yet
+    assert reliabilities["label"] == pytest.approx(1 - details["noise_rate"]["fused"])

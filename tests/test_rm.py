@@ -143,17 +143,3 @@ def test_noise_methods_ties_are_scored_not_trained():
     scores = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "confident"))
     assert np.isfinite(scores["bt"].score).all()
     assert not scores["confident"].components["issue"][:10].any()
-
-
-def test_noise_methods_fused_adds_judge_and_human_evidence():
-    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
-    judge = np.full(150, np.nan)
-    judge[0], judge[1] = 1.0, -1.0  # the judge disagrees with pair 0's label, agrees with pair 1's
-    base = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2)
-    with_judge = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2, judge=judge, judge_count=np.isfinite(judge).astype(float))
-    plain = nm.score_all(base, FAST, nm.FusionConfig(), ("fused",))["fused"]
-    judged = nm.score_all(with_judge, FAST, nm.FusionConfig(), ("fused", "judge"))
-    assert judged["fused"].score[0] > plain.score[0]
-    assert judged["fused"].score[1] < plain.score[1]
-    np.testing.assert_allclose(judged["fused"].score[2:], plain.score[2:])
-    assert judged["judge"].score[0] == 1.0 and judged["judge"].score[1] == 0.0 and judged["judge"].score[2] == 0.5

@@ -37,12 +37,12 @@ class RMConfig(BaseModel):
 
 
 class FusionConfig(BaseModel):
-    """How the fused score weighs its evidence."""
+    """The prior of the fused score's EM (``fusion``): what a verdict source's accuracy is taken to be before its verdicts."""
 
     model_config = ConfigDict(extra="forbid")
 
-    judge_reliability: float = Field(0.7, gt=0.5, lt=1, description="assumed accuracy of a position-consistent judge verdict")
-    human_reliability: float = Field(0.9, gt=0.5, lt=1, description="assumed accuracy of a human verdict")
+    prior_accuracy: float = Field(0.7, gt=0, lt=1, description="prior mean of every verdict source's accuracy (a judge, the humans)")
+    prior_pairs: float = Field(20.0, gt=0, description="weight of that prior, in pairs: a source with far fewer verdicts stays near it")
 
 
 class NoiseConfig(BaseModel):
@@ -53,7 +53,7 @@ class NoiseConfig(BaseModel):
     methods: list[str] = Field(list(METHODS), description=f"methods to score and write: {', '.join(METHODS)}")
     embedding: embed.EmbedConfig = Field(default_factory=embed.EmbedConfig, description="embedding model the features come from")
     rm: RMConfig = Field(default_factory=RMConfig, description="reward heads: folds, members, training")
-    fusion: FusionConfig = Field(default_factory=FusionConfig, description="how the fused score weighs judge and human evidence")
+    fusion: FusionConfig = Field(default_factory=FusionConfig, description="prior of the EM that estimates the reliabilities the fused score weighs its evidence by")
     judge_attributes: list[str] | None = Field(None, description="judge attributes the judge signal reads; null = all")
     near_identical_cosine: float = Field(0.97, gt=0, le=1, description="responses at least this similar are flagged near-identical")
 

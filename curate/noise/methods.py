@@ -13,18 +13,20 @@ such as 0.5 mean the same thing everywhere.
 - ``peer``: dual-RM peer review (``rm.peer_review``); the reviewed head's and both peers' margins,
   averaged, as P(flip). Its drop ratio is the noise rate estimated from the ``bt`` margins.
 - ``judge`` / ``human``: share of position-consistent judge verdicts (of human verdicts) against the label.
-- ``fused``: the reward-model log-odds (ensemble and peer combined) plus the judge's and the humans'
-  log-likelihood ratios, weighted by their stated reliabilities, as P(flip).
+- ``fused``: P(flip | all evidence) from a Dawid-Skene EM (``fusion``): the stated label, the judge and the
+  humans are annotators whose accuracies (the label's is 1 - the noise rate) are estimated from the data, and
+  the reward models (ensemble and peer combined) enter as a per-pair likelihood ratio. The estimated rate and
+  reliabilities come with the scores.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from curate.noise import confident as cl
+from curate.noise import fusion as fu
 from curate.noise import rm
 from curate.noise.config import METHODS, FusionConfig
 from schemas.vocab import NoiseMethod
@@ -54,6 +56,7 @@ class Scores:
     margins: np.ndarray | None = None  # (n, members) out-of-fold margins
     folds: np.ndarray | None = None
     noise_rate: float | None = None
+    reliabilities: dict[str, float] | None = None  # per run: each annotator's estimated accuracy (``fused``)
 
 
 def score_all(inputs: Inputs, rm_cfg: rm.RMConfig, fusion: FusionConfig, methods: tuple[str, ...] = METHODS) -> dict[str, Scores]:
@@ -137,20 +140,22 @@ def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
 
 
 def _fused(out: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
-    """RM log-odds of a flip from the ensemble and peer strengths combined, plus judge and human evidence."""
+    """P(label wrong | all evidence) by a Dawid-Skene EM (``fusion``) over the label, the RMs, the judge and the humans.
+
+    The RM evidence is the ensemble and peer strengths combined, as the likelihood ratio of its noise-rate
+    fit; the EM then estimates the noise rate and the judge's and humans' accuracies from the data, so the
+    scores, the rate and the reliabilities all come from one fit.
+    """
     ens, peer = out[NoiseMethod.ENSEMBLE], out[NoiseMethod.PEER]
     peer_mean = _oriented(peer.margins.mean(axis=1), tie)
     ens_mean = _oriented(ens.components["mean"], tie)
     combined = ens_mean / (ens_mean.std() + 1e-12) + peer_mean / (peer_mean.std() + 1e-12)
-    fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
-    log_odds = fit.flip_log_odds(combined)
-    components = {"rm_log_odds": log_odds.copy()}
-    evidence = ((NoiseMethod.JUDGE, inputs.judge, fusion.judge_reliability),
-                (NoiseMethod.HUMAN, inputs.human, fusion.human_reliability))
-    for name, signal, reliability in evidence:
-        if signal is None or np.isnan(signal).all():
-            continue
-        llr = np.nan_to_num(np.asarray(signal, dtype=np.float64)) * math.log(reliability / (1 - reliability))
-        log_odds = log_odds + llr
-        components[f"{name}_llr"] = llr
-    return Scores(score=1 / (1 + np.exp(-log_odds)), components=components, noise_rate=fit.rate)
+    rm_fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
+    signals = {name: np.asarray(signal, dtype=np.float64)
+               for name, signal in ((NoiseMethod.JUDGE, inputs.judge), (NoiseMethod.HUMAN, inputs.human))
+               if signal is not None and not np.isnan(signal).all()}
+    fit = fu.fit(rm_fit.flip_llr(combined), signals, rate=rm_fit.rate,
+                 prior_accuracy=fusion.prior_accuracy, prior_pairs=fusion.prior_pairs)
+    components = {"rm_log_odds": rm_fit.flip_log_odds(combined)}
+    components.update({f"{name}_llr": fu.vote_llr(signal, fit.accuracies[name]) for name, signal in signals.items()})
+    return Scores(score=fit.probability, components=components, noise_rate=fit.rate, reliabilities=fit.reliabilities)

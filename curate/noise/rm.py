@@ -45,11 +45,14 @@ class NoiseRate:
     rate: float
     scale: float
 
+    def flip_llr(self, margin: np.ndarray) -> np.ndarray:
+        """Log-likelihood ratio (flipped : not) of each margin, without the prior: log s(-z) - log s(z) = -z."""
+        return -self.scale * np.asarray(margin, dtype=np.float64)
+
     def flip_log_odds(self, margin: np.ndarray) -> np.ndarray:
         """Posterior log-odds that each pair's label is flipped, given its margin for the stated label."""
         rate = min(max(self.rate, 1e-4), 0.4999)
-        z = self.scale * np.asarray(margin, dtype=np.float64)
-        return math.log(rate / (1 - rate)) - z  # log[rate * s(-z)] - log[(1-rate) * s(z)] = logit(rate) - z
+        return math.log(rate / (1 - rate)) + self.flip_llr(margin)  # log[rate * s(-z)] - log[(1-rate) * s(z)]
 
     def flip_probability(self, margin: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-self.flip_log_odds(margin)))

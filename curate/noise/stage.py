@@ -79,6 +79,7 @@ def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None 
                 tx.append(RM_SCORES, _rm_rows(feats.pair_ids, method, result, embedding_model, config_hash, run.run_id, now))
         details = {"pairs": len(feats.pair_ids), "methods": list(scores), "rows": rows,
                    "noise_rate": {m: s.noise_rate for m, s in scores.items() if s.noise_rate is not None},
+                   "reliabilities": {m: s.reliabilities for m, s in scores.items() if s.reliabilities is not None},
                    "judge_pairs": int(np.sum(judge.get("judge_count", 0) > 0)) if judge else 0,
                    "human_pairs": int(np.sum(human.get("human_count", 0) > 0)) if human else 0}
         return Counts(rows_in=len(feats.pair_ids), rows_written=sum(rows.values()),

@@ -1,0 +1,91 @@
+"""The fused score's Dawid-Skene EM: it recovers known reliabilities, and estimating them beats assuming 0.7."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from test_rm import FAST, _planted
+
+from curate.noise import fusion
+from curate.noise import methods as nm
+
+PRIOR = {"prior_accuracy": 0.7, "prior_pairs": 20.0}
+
+
+def _annotated(n: int, rate: float, accuracies: dict[str, float], *, coverage: float, separation: float, seed: int):
+    """Pairs whose label is wrong at ``rate``; a calibrated RM likelihood ratio; one-coin voters on a share of the pairs.
+
+    The RM margin is N(+separation, 1) on right labels and N(-separation, 1) on wrong ones, so its exact
+    log-likelihood ratio (wrong : right) is ``-2 * separation * margin``.
+    """
+    rng = np.random.default_rng(seed)
+    wrong = rng.random(n) < rate
+    margin = rng.normal(np.where(wrong, -separation, separation), 1.0)
+    signals = {}
+    for name, accuracy in accuracies.items():
+        says_wrong = np.where(rng.random(n) < accuracy, wrong, ~wrong)
+        vote = np.where(says_wrong, 1.0, -1.0)
+        vote[rng.random(n) >= coverage] = np.nan
+        signals[name] = vote
+    return wrong, -2 * separation * margin, signals
+
+
+def test_fusion_em_recovers_known_accuracies_and_the_flip_rate():
+    truth = {"sharp": 0.85, "fair": 0.65, "random": 0.5}
+    wrong, rm_llr, signals = _annotated(4000, 0.2, truth, coverage=0.7, separation=1.0, seed=0)
+    fit = fusion.fit(rm_llr, signals, rate=0.1, **PRIOR)
+    assert fit.iterations < 500  # it stopped on convergence, not on the cap
+    for name, accuracy in truth.items():
+        assert fit.accuracies[name] == pytest.approx(accuracy, abs=0.05), (name, fit.accuracies)
+    assert fit.rate == pytest.approx(wrong.mean(), abs=0.03)
+    assert fit.reliabilities == {"label": 1 - fit.rate, **fit.accuracies}
+
+
+@pytest.mark.parametrize("judge_accuracy", [0.55, 0.9])
+def test_fusion_estimated_reliability_beats_the_constant(judge_accuracy):
+    """Ablation: with a judge far from 0.7, weighting it by its estimated accuracy ranks wrong labels better."""
+    wrong, rm_llr, signals = _annotated(2000, 0.2, {"judge": judge_accuracy}, coverage=1.0, separation=0.7, seed=1)
+    fit = fusion.fit(rm_llr, signals, rate=0.1, **PRIOR)
+    constant = fusion.posterior_log_odds(rm_llr, signals, fit.rate, {"judge": 0.7})
+    estimated_auc, constant_auc = roc_auc_score(wrong, fit.log_odds), roc_auc_score(wrong, constant)
+    assert fit.accuracies["judge"] == pytest.approx(judge_accuracy, abs=0.03)
+    assert estimated_auc > constant_auc + 0.01, (estimated_auc, constant_auc)
+
+
+def test_fusion_few_verdicts_stay_near_the_prior():
+    """Three verdicts that all agree with the RM do not make a source near-certain."""
+    wrong, rm_llr, _ = _annotated(1000, 0.2, {}, coverage=1.0, separation=1.5, seed=2)
+    lucky = np.full(1000, np.nan)
+    lucky[:3] = np.where(wrong[:3], 1.0, -1.0)
+    fit = fusion.fit(rm_llr, {"lucky": lucky}, rate=0.1, **PRIOR)
+    assert 0.7 <= fit.accuracies["lucky"] < 0.75
+
+
+def test_noise_methods_fused_weighs_judge_and_human_evidence_by_estimated_reliability():
+    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
+    judge, human = np.full(150, np.nan), np.full(150, np.nan)
+    judge[0], judge[1] = 1.0, -1.0  # the judge disagrees with pair 0's label, agrees with pair 1's
+    human[1] = 1.0  # a human disagrees with pair 1's label
+    classes = np.arange(150) % 2
+    base = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=classes)
+    with_evidence = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=classes,
+                              judge=judge, judge_count=np.isfinite(judge).astype(float),
+                              human=human, human_count=np.isfinite(human).astype(float))
+    plain = nm.score_all(base, FAST, nm.FusionConfig(), ("fused",))["fused"]
+    judged = nm.score_all(with_evidence, FAST, nm.FusionConfig(), ("fused", "judge"))
+    fused = judged["fused"]
+    assert fused.score[0] > plain.score[0]
+    assert fused.components["judge_llr"][0] > 0 > fused.components["judge_llr"][1]
+    assert fused.components["human_llr"][1] > 0 and fused.components["human_llr"][0] == 0
+    # pairs without verdicts move only by the re-estimated prior: one shift of the log-odds for all of them
+    shift = _logit(fused.score[2:]) - _logit(plain.score[2:])
+    np.testing.assert_allclose(shift, shift[0], atol=1e-6)
+    assert set(fused.reliabilities) == {"label", "judge", "human"}
+    assert fused.reliabilities["label"] == pytest.approx(1 - fused.noise_rate)
+    assert set(plain.reliabilities) == {"label"}
+    assert judged["judge"].score[0] == 1.0 and judged["judge"].score[1] == 0.0 and judged["judge"].score[2] == 0.5
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
