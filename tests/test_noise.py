@@ -162,3 +162,18 @@ def test_noise_run_details_carry_the_estimated_reliabilities(scored):
     reliabilities = details["reliabilities"]["fused"]
     assert set(reliabilities) == {"label"}  # no judge or human verdicts yet
     assert reliabilities["label"] == pytest.approx(1 - details["noise_rate"]["fused"])
+
+
+def test_noise_reliabilities_view_lists_each_run_estimate_and_stats_shows_it(scored):
+    wh, *_ = scored
+    runs = query(wh, "SELECT run_id, counts FROM runs WHERE stage = 'noise' ORDER BY started_at")
+    rows = query(wh, "SELECT run_id, annotator, reliability FROM noise_reliabilities ORDER BY finished_at")
+    expected = []
+    for run_id, counts in runs:
+        counts = json.loads(counts) if isinstance(counts, str) else counts
+        expected += [(run_id, name, round(value, 4)) for name, value in counts["details"]["reliabilities"]["fused"].items()]
+    assert [(r, a, pytest.approx(v, abs=1e-4)) for r, a, v in rows] == expected
+    assert len(rows) == 2  # two CLI runs, the label's reliability in each
+    shown = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["stats", "-w", str(wh.path)])
+    assert shown.exit_code == 0, shown.output
+    assert "estimated reliabilities" in shown.output

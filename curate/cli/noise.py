@@ -16,6 +16,7 @@ embed_stage = deferred("curate.embed")
 noise_stage = deferred("curate.noise")
 
 stats_section("noise_summary", "noise scores: likely wrong, ambiguous, strong (ensemble) and fused quantiles")
+stats_section("noise_reliabilities", "estimated reliabilities per noise run (the fused score's EM; label = 1 - noise rate)")
 
 
 @app.command()
