@@ -143,3 +143,19 @@ def test_noise_methods_ties_are_scored_not_trained():
     scores = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "confident"))
     assert np.isfinite(scores["bt"].score).all()
     assert not scores["confident"].components["issue"][:10].any()
+
+
+def test_rm_swapping_every_pair_flips_every_margin():
+    """Preprocessing must commute with swapping chosen and rejected: a centering or scaling of the
+    chosen-minus-rejected features would leak the label's orientation into the features. Trained on the
+    swapped pairs (every label inverted), the default linear head scores each originally chosen response
+    against its rival with the opposite sign, by the same amount."""
+    prompt, chosen, rejected, _ = _planted()
+    phi_c, phi_r = rm.features(prompt, chosen), rm.features(prompt, rejected)
+    folds = rm.fold_ids(len(phi_c), 5, seed=0)
+    cfg = rm.RMConfig(epochs=300)  # the default head, trained long enough to reach its (unique) optimum
+    forward = rm.cross_fit(*rm.standardize(phi_c, phi_r), folds=folds, cfg=cfg)[:, 0]
+    swapped = rm.cross_fit(*rm.standardize(phi_r, phi_c), folds=folds, cfg=cfg)[:, 0]
+    original_chosen_after_swap = -swapped  # r'(chosen) - r'(rejected): the swapped run's margin is r'(rejected) - r'(chosen)
+    assert (np.sign(original_chosen_after_swap) == -np.sign(forward)).mean() >= 0.99
+    np.testing.assert_allclose(original_chosen_after_swap, -forward, atol=0.02 * np.abs(forward).max())
