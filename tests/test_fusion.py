@@ -53,6 +53,33 @@ def test_fusion_estimated_reliability_beats_the_constant(judge_accuracy):
     assert estimated_auc > constant_auc + 0.01, (estimated_auc, constant_auc)
 
 
+def test_fusion_judge_versions_as_separate_annotators_beat_one_pooled_judge():
+    """Ablation: a sharp judge and a coin-flipping one, pooled into one signal, share one accuracy, and the
+    coin drags the sharp one's weight down; as annotators of their own, each earns its own."""
+    wrong, rm_llr, signals = _annotated(2000, 0.2, {"sharp": 0.9, "coin": 0.5}, coverage=1.0, separation=0.7, seed=3)
+    pooled = {"judge": np.nanmean(np.stack([signals["sharp"], signals["coin"]]), axis=0)}
+    separate = fusion.fit(rm_llr, signals, rate=0.1, **PRIOR)
+    together = fusion.fit(rm_llr, pooled, rate=0.1, **PRIOR)
+    assert separate.accuracies["sharp"] == pytest.approx(0.9, abs=0.03)
+    assert separate.accuracies["coin"] == pytest.approx(0.5, abs=0.03)
+    assert roc_auc_score(wrong, separate.log_odds) > roc_auc_score(wrong, together.log_odds) + 0.01
+
+
+def test_noise_methods_fused_takes_each_judge_version_as_its_own_annotator():
+    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
+    first, second = np.full(150, np.nan), np.full(150, np.nan)
+    first[:3], second[:3] = 1.0, -1.0
+    pooled = np.where(np.isfinite(first), (first + second) / 2, np.nan)
+    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2,
+                       judge=pooled, judge_count=np.isfinite(pooled) * 2.0, judges={"judge a": first, "judge b": second})
+    fused = nm.score_all(inputs, FAST, nm.FusionConfig(), ("fused",))["fused"]
+    assert set(fused.reliabilities) == {"label", "judge a", "judge b"}
+    assert fused.reliabilities["judge b"] > fused.reliabilities["judge a"]  # b agrees with the clean labels
+    np.testing.assert_allclose(fused.components["judge_llr"][:3],
+                               fusion.vote_llr(first[:3], fused.reliabilities["judge a"])
+                               + fusion.vote_llr(second[:3], fused.reliabilities["judge b"]))
+
+
 def test_fusion_few_verdicts_stay_near_the_prior():
     """Three verdicts that all agree with the RM do not make a source near-certain."""
     wrong, rm_llr, _ = _annotated(1000, 0.2, {}, coverage=1.0, separation=1.5, seed=2)

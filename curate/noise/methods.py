@@ -13,8 +13,8 @@ such as 0.5 mean the same thing everywhere.
 - ``peer``: dual-RM peer review (``rm.peer_review``); the reviewed head's and both peers' margins,
   averaged, as P(flip). Its drop ratio is the noise rate estimated from the ``bt`` margins.
 - ``judge`` / ``human``: share of position-consistent judge verdicts (of human verdicts) against the label.
-- ``fused``: P(flip | all evidence) from a Dawid-Skene EM (``fusion``): the stated label, the judge and the
-  humans are annotators whose accuracies (the label's is 1 - the noise rate) are estimated from the data, and
+- ``fused``: P(flip | all evidence) from a Dawid-Skene EM (``fusion``): the stated label, each judge version
+  (judge x template x attribute x settings) and the humans are annotators whose accuracies (the label's is 1 - the noise rate) are estimated from the data, and
   the reward models (ensemble and peer combined) enter as a per-pair likelihood ratio. The estimated rate and
   reliabilities come with the scores.
 """
@@ -43,6 +43,7 @@ class Inputs:
     tie: np.ndarray | None = None  # ties are scored but not trained on
     judge: np.ndarray | None = None  # per pair: mean of +1 (against the label) / -1 (for it) / 0, NaN when none
     judge_count: np.ndarray | None = None
+    judges: dict[str, np.ndarray] | None = None  # the same signal per judge version, each its own annotator in fused
     human: np.ndarray | None = None
     human_count: np.ndarray | None = None
 
@@ -140,22 +141,26 @@ def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
 
 
 def _fused(out: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
-    """P(label wrong | all evidence) by a Dawid-Skene EM (``fusion``) over the label, the RMs, the judge and the humans.
+    """P(label wrong | all evidence) by a Dawid-Skene EM (``fusion``) over the label, the RMs, the judges and the humans.
 
     The RM evidence is the ensemble and peer strengths combined, as the likelihood ratio of its noise-rate
-    fit; the EM then estimates the noise rate and the judge's and humans' accuracies from the data, so the
-    scores, the rate and the reliabilities all come from one fit.
+    fit; the EM then estimates the noise rate and each judge version's and the humans' accuracies from the
+    data, so the scores, the rate and the reliabilities all come from one fit. Judge versions are annotators
+    of their own (``inputs.judges``): a strong judge and a weak one each earn their own weight.
     """
     ens, peer = out[NoiseMethod.ENSEMBLE], out[NoiseMethod.PEER]
     peer_mean = _oriented(peer.margins.mean(axis=1), tie)
     ens_mean = _oriented(ens.components["mean"], tie)
     combined = ens_mean / (ens_mean.std() + 1e-12) + peer_mean / (peer_mean.std() + 1e-12)
     rm_fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
+    judges = inputs.judges or {NoiseMethod.JUDGE.value: inputs.judge}
     signals = {name: np.asarray(signal, dtype=np.float64)
-               for name, signal in ((NoiseMethod.JUDGE, inputs.judge), (NoiseMethod.HUMAN, inputs.human))
+               for name, signal in (*judges.items(), (NoiseMethod.HUMAN.value, inputs.human))
                if signal is not None and not np.isnan(signal).all()}
     fit = fu.fit(rm_fit.flip_llr(combined), signals, rate=rm_fit.rate,
                  prior_accuracy=fusion.prior_accuracy, prior_pairs=fusion.prior_pairs)
     components = {"rm_log_odds": rm_fit.flip_log_odds(combined)}
-    components.update({f"{name}_llr": fu.vote_llr(signal, fit.accuracies[name]) for name, signal in signals.items()})
+    for kind, names in ((NoiseMethod.JUDGE, [n for n in signals if n in judges]), (NoiseMethod.HUMAN, [n for n in signals if n not in judges])):
+        if names:  # one component per kind: the judge versions' log-likelihood ratios summed
+            components[f"{kind}_llr"] = sum(fu.vote_llr(signals[n], fit.accuracies[n]) for n in names)
     return Scores(score=fit.probability, components=components, noise_rate=fit.rate, reliabilities=fit.reliabilities)

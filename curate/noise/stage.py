@@ -102,9 +102,12 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
         present = relations(con)
         judge, human = {}, {}
         if JUDGE_PAIR_VERDICTS in present:
-            attributes = " AND attribute IN (SELECT unnest($1::VARCHAR[]))" if cfg.judge_attributes else ""
-            judge = _evidence(con, f"SELECT pair_id, verdict FROM {JUDGE_PAIR_VERDICTS} WHERE consistent{attributes}",
-                              [cfg.judge_attributes] if cfg.judge_attributes else [], pairs["pair_id"], NoiseMethod.JUDGE)
+            attributes = " AND attribute IN (SELECT unnest(?::VARCHAR[]))" if cfg.judge_attributes else ""
+            verdicts = f"SELECT * FROM {JUDGE_PAIR_VERDICTS} WHERE consistent{attributes}"
+            params = [cfg.judge_attributes] if cfg.judge_attributes else []
+            judge = _evidence(con, verdicts, params, pairs["pair_id"], NoiseMethod.JUDGE)
+            if judge:
+                judge["judges"] = _judge_versions(con, verdicts, params, pairs["pair_id"])
         if _ANNOTATIONS in present and {"pair_id", "verdict"} <= set(con.table(_ANNOTATIONS).columns):
             human = _evidence(con, f"SELECT pair_id, verdict FROM {_ANNOTATIONS} WHERE verdict IS NOT NULL", [],
                               pairs["pair_id"], NoiseMethod.HUMAN)
@@ -123,6 +126,22 @@ def _evidence(con, sql: str, params: list, pair_ids: list[str], name: str) -> di
         if pair_id in index:
             signal[index[pair_id]], count[index[pair_id]] = value, n
     return {name: signal, f"{name}_count": count} if count.any() else {}
+
+
+def _judge_versions(con, verdicts: str, params: list, pair_ids: list[str]) -> dict[str, np.ndarray]:
+    """The judge signal per judge version (judge, template, attribute, settings), each an annotator of its own.
+    Named like ``judge_quality`` rows: judge, template, attribute and the first 8 characters of the settings hash."""
+    versions = con.execute(
+        f"SELECT DISTINCT judge || ' ' || template || ' ' || attribute || coalesce(' ' || left(settings_hash, 8), '') AS version, "
+        f"judge, template_hash, attribute, settings_hash FROM ({verdicts}) ORDER BY version", params).fetchall()
+    out = {}
+    for version, judge, template_hash, attribute, settings_hash in versions:
+        same = ("SELECT pair_id, verdict FROM (" + verdicts + ") WHERE judge = ? AND template_hash = ? "
+                "AND attribute = ? AND settings_hash IS NOT DISTINCT FROM ?")
+        evidence = _evidence(con, same, [*params, judge, template_hash, attribute, settings_hash], pair_ids, version)
+        if evidence:
+            out[version] = evidence[version]
+    return out
 
 
 def _noise_rows(pair_ids: list[str], method: str, result: nm.Scores, config_hash: str, run_id: str, now) -> list[dict]:
