@@ -179,3 +179,19 @@ def test_noise_reliabilities_view_lists_each_run_estimate_and_stats_shows_it(sco
     shown = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["stats", "-w", str(wh.path)])
     assert shown.exit_code == 0, shown.output
     assert "estimated reliabilities" in shown.output
+
+
+def test_noise_release_card_states_the_estimated_reliabilities(scored):
+    """After real noise runs, a default release's card carries the last run's reliabilities, as the view has them."""
+    from curate import release
+    from curate.publish import card, facts
+
+    wh, *_ = scored
+    release.run(wh, release.ReleaseConfig(name="reliable"))
+    shown = facts.collect(wh, "reliable").reliabilities
+    latest = query(wh, "SELECT annotator, reliability FROM noise_reliabilities WHERE run_id = "
+                       "(SELECT run_id FROM noise_reliabilities ORDER BY finished_at DESC LIMIT 1) ORDER BY annotator")
+    assert [tuple(r) for r in shown.rows] == latest and ("label",) in {r[:1] for r in latest}
+    text = card.render(facts.collect(wh, "reliable"), card.CardConfig())
+    label = dict(latest)["label"]
+    assert "Estimated reliabilities" in text and f"| label | {label}" in text

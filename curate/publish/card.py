@@ -116,6 +116,7 @@ def render(facts: ReleaseFacts, cfg: CardConfig) -> str:
         margins=markdown_table(facts.margins),
         judges=markdown_table(facts.judges, "No judge verdicts were recorded for these pairs."),
         noise=markdown_table(facts.noise, "No noise scores were recorded for these pairs."),
+        reliabilities=markdown_table(facts.reliabilities, "No noise run had estimated reliabilities by then."),
         noise_method=facts.noise_method,
         length_bias=markdown_table(facts.length_bias),
         languages=markdown_table(facts.languages, "no released pairs"),

@@ -19,7 +19,7 @@ import duckdb
 from curate.release import store
 from curate.warehouse import Warehouse, relations
 from schemas import JUDGMENTS, RELEASE_ROWS
-from schemas.noise import NOISE_SCORES_LATEST
+from schemas.noise import NOISE_RELIABILITIES, NOISE_SCORES_LATEST
 from schemas.vocab import Decision, NoiseMethod
 
 JUDGE_QUALITY = "judge_quality"  # the judge stage's view of judge quality per source and judge version
@@ -61,6 +61,7 @@ class ReleaseFacts:
     length_bias: Figure
     judges: Figure
     noise: Figure
+    reliabilities: Figure = Figure(("annotator", "reliability"))
     noise_method: str = NoiseMethod.FUSED.value
     noise_by_decision: dict[str, list[float]] = field(default_factory=dict)
     length_log_ratios: dict[str, list[float]] = field(default_factory=dict)
@@ -103,6 +104,7 @@ def collect(wh: Warehouse, name: str) -> ReleaseFacts:
                 length_bias=_figure(con, _LENGTH_BIAS),
                 judges=_judges(then, present),
                 noise=_noise(then, present),
+                reliabilities=_reliabilities(then),
                 noise_method=noise_method,
                 noise_by_decision=_noise_by_decision(then, present, noise_method),
                 length_log_ratios=_log_ratios(con),
@@ -175,6 +177,12 @@ def _noise(then: duckdb.DuckDBPyConnection, present: set[str]) -> Figure:
     if NOISE_SCORES_LATEST not in present:
         return Figure(_NOISE_COLUMNS)
     return _figure(then, _NOISE)
+
+
+def _reliabilities(then: duckdb.DuckDBPyConnection) -> Figure:
+    """The estimated reliabilities of the last noise run before the release: what the fused score weighed."""
+    return _figure(then, f"SELECT annotator, reliability FROM {NOISE_RELIABILITIES} WHERE run_id = "
+                         f"(SELECT run_id FROM {NOISE_RELIABILITIES} ORDER BY finished_at DESC LIMIT 1) ORDER BY annotator")
 
 
 def _noise_by_decision(then: duckdb.DuckDBPyConnection, present: set[str], method: str) -> dict[str, list[float]]:
