@@ -31,9 +31,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -166,7 +166,9 @@ class Warehouse:
         if not tables:
             return None
         # The names are inlined: a parameter here makes DuckDB scan the metadata catalog (~1 s cold).
-        names = ", ".join(f"'{t.name}'" for t in tables if t.name.isidentifier())
+        if not all(t.name.isidentifier() for t in tables):
+            raise ValueError(f"table names must be identifiers: {[t.name for t in tables]}")
+        names = ", ".join(f"'{t.name}'" for t in tables)
         with self.connect(read_only=True, views=False) as con:
             return con.execute(_INPUT_SNAPSHOT_SQL.format(names=names)).fetchone()[0]
 
@@ -350,7 +352,7 @@ def migrate(wh: Warehouse, *, read_only: bool = False) -> list[str]:
     applied = _applied_migrations(wh, read_only=read_only)
     pending = [(int(f.name[:3]), f) for f in files if int(f.name[:3]) not in applied]
     done = [f.name for _, f in pending]
-    if pending:
+    if done:
         # One snapshot for all: a warehouse is upgraded whole or not at all, with one commit.
         first, last = pending[0][0], pending[-1][0]
 
@@ -366,7 +368,6 @@ def migrate(wh: Warehouse, *, read_only: bool = False) -> list[str]:
                         con.execute("INSERT INTO migrations VALUES (?, ?, now())", [version, file.name])
 
         retry_on_conflict(apply)
-    if done:
         _forget_views(wh)
     _migrated.add((_catalog_identity(wh), *checked[1:]))  # the catalog file exists by now
     return done

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
 from curate.config import read_section
 from curate.errors import ConfigError
-from curate.warehouse import Warehouse
+from curate.warehouse import Warehouse, views_in
 from schemas import JUDGMENTS
 from schemas.vocab import JudgmentStatus
 
@@ -150,16 +150,16 @@ def _print_judge(wh: Warehouse, result, counts: dict) -> None:
         f"[red]{out[JudgmentStatus.FAILED]} failed[/]), {counts['already_judged']} order(s) already judged, "
         f"{out[JudgmentStatus.SKIPPED]} stopped by a limit; verdicts: {verdicts}"
     )
-    with wh.connect(read_only=True, views={"judge_pair_verdicts", "judge_quality"}) as con:
+    consistency_sql = ("SELECT count(*) FILTER (consistent), count(*) FILTER (both_orders) FROM judge_pair_verdicts "
+                       "WHERE judge = ? AND template_hash = ? AND settings_hash = ? "
+                       f"AND pair_id IN (SELECT pair_id FROM {JUDGMENTS.name} WHERE run_id = ?)")
+    quality_sql = ("SELECT * EXCLUDE (judge, source) FROM judge_quality WHERE judge = $judge "
+                   "AND template LIKE '%@' || left($hash, 8) AND settings = left($settings, 8) AND source = '*'")
+    with wh.connect(read_only=True, views=views_in(consistency_sql + quality_sql)) as con:
         consistent, both = con.execute(
-            "SELECT count(*) FILTER (consistent), count(*) FILTER (both_orders) FROM judge_pair_verdicts "
-            "WHERE judge = ? AND template_hash = ? AND settings_hash = ? "
-            f"AND pair_id IN (SELECT pair_id FROM {JUDGMENTS.name} WHERE run_id = ?)",
-            [counts["judge"], counts["template_hash"], counts["settings_hash"], result.run_id]).fetchone()
+            consistency_sql, [counts["judge"], counts["template_hash"], counts["settings_hash"], result.run_id]).fetchone()
         relation = con.sql(
-            "SELECT * EXCLUDE (judge, source) FROM judge_quality WHERE judge = $judge AND template LIKE '%@' || left($hash, 8) "
-            "AND settings = left($settings, 8) AND source = '*'",
-            params={"judge": counts["judge"], "hash": counts["template_hash"], "settings": counts["settings_hash"]})
+            quality_sql, params={"judge": counts["judge"], "hash": counts["template_hash"], "settings": counts["settings_hash"]})
         quality = (relation.columns, relation.fetchall())
     if both:
         console.print(f"position-consistent: [bold]{consistent}[/] of {both} pairs judged in both orders this run "

@@ -103,45 +103,46 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
         judge, human = {}, {}
         if JUDGE_PAIR_VERDICTS in present:
             attributes = " AND attribute IN (SELECT unnest(?::VARCHAR[]))" if cfg.judge_attributes else ""
-            verdicts = f"SELECT * FROM {JUDGE_PAIR_VERDICTS} WHERE consistent{attributes}"
-            params = [cfg.judge_attributes] if cfg.judge_attributes else []
-            judge = _evidence(con, verdicts, params, pairs["pair_id"], NoiseMethod.JUDGE)
-            if judge:
-                judge["judges"] = _judge_versions(con, verdicts, params, pairs["pair_id"])
+            versions = _votes(con, f"SELECT * FROM {JUDGE_PAIR_VERDICTS} WHERE consistent{attributes}",
+                              [cfg.judge_attributes] if cfg.judge_attributes else [], pairs["pair_id"], _JUDGE_VERSION)
+            judge = _evidence(versions, NoiseMethod.JUDGE)
+            if judge:  # each judge version is an annotator of its own in the fused score
+                judge["judges"] = {version: signal for version, (signal, _) in versions.items()}
         if _ANNOTATIONS in present and {"pair_id", "verdict"} <= set(con.table(_ANNOTATIONS).columns):
-            human = _evidence(con, f"SELECT pair_id, verdict FROM {_ANNOTATIONS} WHERE verdict IS NOT NULL", [],
-                              pairs["pair_id"], NoiseMethod.HUMAN)
+            human = _evidence(_votes(con, f"SELECT pair_id, verdict FROM {_ANNOTATIONS} WHERE verdict IS NOT NULL", [],
+                                     pairs["pair_id"], f"'{NoiseMethod.HUMAN}'"), NoiseMethod.HUMAN)
     return pairs, judge, human
 
 
-def _evidence(con, sql: str, params: list, pair_ids: list[str], name: str) -> dict:
-    """Per pair, the mean of +1 (verdict 'rejected': against the label), -1 ('chosen') and 0 ('tie'); NaN without verdicts.
-    Empty (the method is skipped) when no pair has a verdict."""
+_JUDGE_VERSION = "judge || ' ' || template || ' ' || attribute || coalesce(' ' || left(settings_hash, 8), '')"
+"""A judge version's name, as ``judge_quality`` rows show it: judge, template, attribute and the settings hash's start."""
+
+
+def _votes(con, sql: str, params: list, pair_ids: list[str], group: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per ``group`` (a SQL expression over ``sql``'s rows) and pair: the mean of +1 (verdict 'rejected': against
+    the label), -1 ('chosen') and 0 ('tie'), NaN without verdicts, and the number of verdicts."""
     rows = con.execute(
-        f"SELECT pair_id, avg(CASE verdict WHEN '{Verdict.REJECTED}' THEN 1 WHEN '{Verdict.CHOSEN}' THEN -1 ELSE 0 END), "
-        f"count(*) FROM ({sql}) GROUP BY pair_id", params).fetchall()
+        f"SELECT {group} AS grp, pair_id, avg(CASE verdict WHEN '{Verdict.REJECTED}' THEN 1 WHEN '{Verdict.CHOSEN}' THEN -1 "
+        f"ELSE 0 END), count(*) FROM ({sql}) GROUP BY ALL ORDER BY grp", params).fetchall()
     index = {p: i for i, p in enumerate(pair_ids)}
-    signal, count = np.full(len(pair_ids), np.nan), np.zeros(len(pair_ids))
-    for pair_id, value, n in rows:
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for grp, pair_id, value, n in rows:
         if pair_id in index:
+            signal, count = out.setdefault(grp, (np.full(len(pair_ids), np.nan), np.zeros(len(pair_ids))))
             signal[index[pair_id]], count[index[pair_id]] = value, n
-    return {name: signal, f"{name}_count": count} if count.any() else {}
-
-
-def _judge_versions(con, verdicts: str, params: list, pair_ids: list[str]) -> dict[str, np.ndarray]:
-    """The judge signal per judge version (judge, template, attribute, settings), each an annotator of its own.
-    Named like ``judge_quality`` rows: judge, template, attribute and the first 8 characters of the settings hash."""
-    versions = con.execute(
-        f"SELECT DISTINCT judge || ' ' || template || ' ' || attribute || coalesce(' ' || left(settings_hash, 8), '') AS version, "
-        f"judge, template_hash, attribute, settings_hash FROM ({verdicts}) ORDER BY version", params).fetchall()
-    out = {}
-    for version, judge, template_hash, attribute, settings_hash in versions:
-        same = ("SELECT pair_id, verdict FROM (" + verdicts + ") WHERE judge = ? AND template_hash = ? "
-                "AND attribute = ? AND settings_hash IS NOT DISTINCT FROM ?")
-        evidence = _evidence(con, same, [*params, judge, template_hash, attribute, settings_hash], pair_ids, version)
-        if evidence:
-            out[version] = evidence[version]
     return out
+
+
+def _evidence(groups: dict[str, tuple[np.ndarray, np.ndarray]], name: str) -> dict:
+    """The ``Inputs`` fields of one kind of evidence: its signal pooled over the groups (each group's mean
+    weighted by its verdicts) and the verdict count per pair. Empty (the method is skipped) without verdicts."""
+    if not groups:
+        return {}
+    counts = np.stack([count for _, count in groups.values()])
+    votes = np.stack([np.nan_to_num(signal) * count for signal, count in groups.values()]).sum(axis=0)
+    total = counts.sum(axis=0)
+    pooled = np.divide(votes, total, out=np.full(len(total), np.nan), where=total > 0)
+    return {name: pooled, f"{name}_count": total}
 
 
 def _noise_rows(pair_ids: list[str], method: str, result: nm.Scores, config_hash: str, run_id: str, now) -> list[dict]:
