@@ -8,8 +8,8 @@ Backends (all load offline by default; ``benchmarks/embed.py`` measures each aga
 - ``torch-bf16``: the sentence-transformer with its weights in bfloat16, run by
   torch; tokenizer, pooling and normalization are the model's own, vectors widen to float32.
   Measured on a CPU with bf16 instructions (AMX, AVX512-BF16), where it is the fastest backend
-  whose every cosine to fp32 stays at least 0.99. Without them torch computes bf16 in software,
-  which is not measured here: run the benchmark there and choose ``onnx`` or ``torch`` if it loses.
+  whose every cosine to fp32 stays at least 0.99. Without them torch emulates bf16, which is not
+  measured, so ``auto`` takes ``onnx`` there.
 - ``onnx``: the model exported once to ONNX with eager attention and fused by onnxruntime's
   BERT optimizer (LayerNorm, GELU kernels), run by onnxruntime in fp32; cosine 1.0000 to ``torch``.
 - ``torch``: plain ``SentenceTransformer.encode`` in fp32, the reference.
@@ -118,7 +118,7 @@ def cache_dir(configured: str | None = None) -> Path:
     return Path(configured or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "curate").expanduser()
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=1)
 def default_backend() -> str:
     """``torch-bf16`` where the CPU computes bfloat16 natively (AVX512-BF16 or AMX), else ``onnx``:
     without those instructions torch emulates bf16, and the measured speed-up does not carry over."""
@@ -135,6 +135,7 @@ def _read_lines(path: str) -> list[str]:
         return []
 
 
+@lru_cache(maxsize=4)
 def load_encoder(*, model: str, backend: str, max_seq_length: int | None, threads: int | None,
                  cache: str | None, allow_download: bool) -> Encoder:
     """A ready encoder; cached per process, so repeated ``encode`` calls do not reload the model."""
