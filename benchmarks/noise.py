@@ -52,7 +52,7 @@ DATA = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
 WORK = ROOT / "benchmarks" / ".work" / "noise-wh"
 RESULTS = ROOT / "benchmarks" / "results"
 M = NoiseMethod
-METHODS = (M.BT, M.ENSEMBLE, M.CONFIDENT, M.PEER, M.FUSED)
+METHODS = (M.BT, M.ENSEMBLE, M.CONFIDENT, M.DYNAMICS, M.PEER, M.FUSED)
 BASELINES = (M.BT, M.ENSEMBLE, M.CONFIDENT)
 TARGET_GAIN = 0.03  # AUROC over the best baseline
 STRETCH = {0.2: (0.72, 0.3), 0.4: (0.65, 0.6)}  # injected rate: (AUROC, R drop)
@@ -77,7 +77,7 @@ def main() -> None:
     noise_cfg = NoiseConfig()
     embed_cfg = noise_cfg.embedding if args.embed_backend is None else noise_cfg.embedding.model_copy(update={"backend": args.embed_backend})
     data, prep = _prepare(args.data, args.warehouse, embed_cfg)
-    rm_cfg, fusion = noise_cfg.rm, noise_cfg.fusion
+    rm_cfg = noise_cfg.rm
     rows: dict[tuple[float, str], dict[str, list[float]]] = {}
     estimates: dict[float, dict[str, list[float]]] = {}
     bounds: dict[float, dict[str, list[float]]] = {}
@@ -85,7 +85,7 @@ def main() -> None:
     for rate in rates:
         for seed in range(args.seeds):
             t = time.time()
-            _one(data, rate, seed, rm_cfg, fusion, rows, estimates, bounds, roc)
+            _one(data, rate, seed, noise_cfg, rows, estimates, bounds, roc)
             print(f"rate={rate:.0%} seed={seed}: {time.time() - t:.1f}s", file=sys.stderr, flush=True)
     elapsed = time.time() - started
     table = _table(rates, rows)
@@ -107,10 +107,13 @@ def _prepare(path: Path, where: Path, cfg: embed.EmbedConfig) -> tuple[dict, dic
         ingest.run(wh, ingest.IngestConfig(source=str(path), detect_language=False))
     embedded = embed.run(wh, cfg)
     with wh.connect(read_only=True, views=False) as con:
-        meta = con.execute("SELECT pair_id, prompt_id, chosen_hash, rejected_hash FROM pairs ORDER BY pair_id").fetchall()
+        meta = con.execute("SELECT pair_id, prompt_id, chosen_hash, rejected_hash, "
+                           "array_to_string(list_transform(prompt, m -> m.role || ': ' || m.content), '\n'), "
+                           "chosen.content, rejected.content FROM pairs ORDER BY pair_id").fetchall()
     feats = embed.pair_features(wh, cfg, [m[0] for m in meta])
     data = {"prompt": feats.prompt, "chosen": feats.chosen, "rejected": feats.rejected,
-            "groups": np.array([m[1] for m in meta]), "chosen_hash": [m[2] for m in meta], "rejected_hash": [m[3] for m in meta]}
+            "groups": np.array([m[1] for m in meta]), "chosen_hash": [m[2] for m in meta], "rejected_hash": [m[3] for m in meta],
+            "texts": ([m[4] for m in meta], [m[5] for m in meta], [m[6] for m in meta])}
     prep = {"seconds": time.time() - t, "embedded": embedded.outcomes["embedded"], "cached": embedded.outcomes["cached"],
             "pairs": len(meta), "cold": fresh or embedded.outcomes["embedded"] > 0, "ingested": fresh,
             "model": cfg.model, "backend": cfg.backend, "model_id": embedded.details["model"], "dim": int(feats.prompt.shape[1])}
@@ -118,7 +121,7 @@ def _prepare(path: Path, where: Path, cfg: embed.EmbedConfig) -> tuple[dict, dic
     return data, prep
 
 
-def _one(data: dict, rate: float, seed: int, rm_cfg: rm.RMConfig, fusion: nm.FusionConfig, rows, estimates, bounds, roc) -> None:
+def _one(data: dict, rate: float, seed: int, noise_cfg: NoiseConfig, rows, estimates, bounds, roc) -> None:
     n = len(data["prompt"])
     rng = np.random.default_rng(1000 + seed)
     flip = np.zeros(n, bool)
@@ -127,12 +130,17 @@ def _one(data: dict, rate: float, seed: int, rm_cfg: rm.RMConfig, fusion: nm.Fus
     chosen, rejected = np.where(f, data["rejected"], data["chosen"]), np.where(f, data["chosen"], data["rejected"])
     ch = [r if x else c for c, r, x in zip(data["chosen_hash"], data["rejected_hash"], flip)]
     rh = [c if x else r for c, r, x in zip(data["chosen_hash"], data["rejected_hash"], flip)]
-    cfg = rm_cfg.model_copy(update={"seed": seed})
-    inputs = nm.Inputs(prompt=data["prompt"], chosen=chosen, rejected=rejected, classes=canonical_classes(ch, rh), groups=data["groups"])
-    scores = nm.score_all(inputs, cfg, fusion, METHODS)
+    cfg = noise_cfg.rm.model_copy(update={"seed": seed})
+    prompts, chosen_texts, rejected_texts = data["texts"]
+    texts = (prompts, [r if x else c for c, r, x in zip(chosen_texts, rejected_texts, flip)],
+             [c if x else r for c, r, x in zip(chosen_texts, rejected_texts, flip)])
+    inputs = nm.Inputs(prompt=data["prompt"], chosen=chosen, rejected=rejected, classes=canonical_classes(ch, rh),
+                       groups=data["groups"], texts=texts)
+    scores = nm.score_all(inputs, noise_cfg.model_copy(update={"rm": cfg}), METHODS)
     est = estimates.setdefault(rate, {})
     est.setdefault("rm", []).append(scores[M.BT].noise_rate)
     est.setdefault("confident", []).append(scores[M.CONFIDENT].noise_rate)
+    est.setdefault("fused", []).append(scores[M.FUSED].noise_rate)
 
     # Downstream: one linear head cross-fitted on its own split, trained once per relabeling (clean, noisy,
     # and each method's drop and flip), all in one batched fit; accuracy is against the original labels.
@@ -235,7 +243,7 @@ def _table(rates: list[float], rows) -> str:
 
 def _rate_table(rates: list[float], estimates) -> str:
     lines = ["| injected | estimator | estimate | minus estimate at 0% | corrected: (est - n0) / (1 - 2 n0) |", "|---|---|---|---|---|"]
-    for name in ("rm", "confident"):
+    for name in ("rm", "confident", "fused"):
         base = np.asarray(estimates[rates[0]][name]).mean() if rates[0] == 0 else 0.0
         for rate in rates:
             est = np.asarray(estimates[rate][name])
@@ -298,7 +306,7 @@ def _reading(rates, rows, estimates, bounds) -> str:
         lines.append(f"  - accuracy of the head: {mean(rate, M.BT, 'acc_clean'):.3f} clean-trained vs "
                      f"{mean(rate, M.BT, 'acc_noisy'):.3f} noisy-trained: R divides by a gap of {gap:.2f} points ({spread}).")
     positive = [r for r in rates if r > 0]
-    for name in ("rm", "confident"):
+    for name in ("rm", "confident", "fused"):
         means = [float(np.mean(estimates[r][name])) for r in rates]
         order = "rises with" if all(a < b for a, b in zip(means, means[1:])) else "does not rise monotonically with"
         if 0.0 in rates and positive:

@@ -38,3 +38,6 @@ RELEASE_ROWS = Table(
 )
 
 TABLES: tuple[Table, ...] = (RELEASES, RELEASE_ROWS)
+
+RELEASE_RULES = "release_rules"
+"""View (``warehouse/views``): per release and rule (decision, reason), the pairs it decided and its estimated precision."""

@@ -97,12 +97,14 @@ class NoiseMethod(StrEnum):
     ENSEMBLE = "ensemble"
     PEER = "peer"
     CONFIDENT = "confident"
+    DYNAMICS = "dynamics"  # training dynamics of the cross-fit heads (area under the margin)
+    CROSS = "cross"  # a fine-tuned cross-encoder reading the pair; opt-in (slow on a CPU)
     JUDGE = "judge"
     HUMAN = "human"
     FUSED = "fused"
 
 
-RM_METHODS = (NoiseMethod.BT, NoiseMethod.ENSEMBLE, NoiseMethod.PEER, NoiseMethod.CONFIDENT)
+RM_METHODS = (NoiseMethod.BT, NoiseMethod.ENSEMBLE, NoiseMethod.PEER, NoiseMethod.CONFIDENT, NoiseMethod.DYNAMICS, NoiseMethod.CROSS)
 EVIDENCE_METHODS = (NoiseMethod.JUDGE, NoiseMethod.HUMAN)
 
 
@@ -119,8 +121,8 @@ class Reason(StrEnum):
 
     KEPT = "kept"  # no rule applied
     UNSCORED = "unscored"  # noise rules are on, but the pair has no score
-    NOISE_FLIP = "noise_flip"
-    NOISE_DROP = "noise_drop"
+    NOISE_FLIP = "noise_flip"  # in the policy's top-scored share, P(wrong) >= min_p_wrong_to_flip (and the judges agree)
+    NOISE_DROP = "noise_drop"  # in that share and not flipped, P(wrong) >= min_p_wrong_to_drop
     HUMAN_OVERRIDE = "human_override"  # the annotators' majority verdict decided
     HUMAN_SPLIT = "human_split"  # annotators disagree with no majority
     TIE_EXCLUDED = "tie_excluded"

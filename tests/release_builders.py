@@ -1,12 +1,13 @@
 """Warehouses with a real release in them, for the card, publish, report and train-rm tests.
 
 Pairs go in through the real ingest; evidence (noise scores, judge verdicts) is appended to
-its tables the way the scoring stages write it, so the real release policy flips and drops
-planted pairs; the release is made by ``curate.release.run``.
+its tables the way the scoring stages write it, so the real default release policy flips and
+drops planted pairs; the release is made by ``curate.release.run``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import run_ingest, write_jsonl
@@ -47,9 +48,10 @@ def pair_ids(wh: Warehouse) -> list[str]:
 
 
 def add_noise(wh: Warehouse, scores: dict[str, float]) -> None:
-    """Fused noise scores, as the noise stage writes them."""
-    rows = [{"pair_id": p, "method": "fused", "score": s, "components": "{}", "config_hash": "test", "run_id": "noise-test",
-             "created_at": utcnow()} for p, s in scores.items()]
+    """Fused noise scores, as the noise stage writes them: with the run's noise rate, the mean posterior."""
+    components = json.dumps({"noise_rate": sum(scores.values()) / len(scores)})
+    rows = [{"pair_id": p, "method": "fused", "score": s, "components": components, "config_hash": "test",
+             "run_id": "noise-test", "created_at": utcnow()} for p, s in scores.items()]
     with wh.transaction("noise-test", "test noise scores") as tx:
         tx.append(NOISE_SCORES, rows)
 
@@ -83,7 +85,8 @@ def shared_releases(tmp_path_factory) -> tuple[Warehouse, dict[str, list[str]]]:
     """One warehouse per test session, built once, read by the card, publish, report and train-rm tests:
 
     - ``bare``: 60 pairs released before any evidence existed (every pair kept, reason unscored);
-    - ``v1``: the same pairs after noise scores and judge verdicts landed (2 flipped, 3 dropped);
+    - ``v1``: the same pairs after noise scores and judge verdicts landed (2 flipped: likely wrong, and the judge
+      agrees; 3 dropped: likely wrong; all five within the run's estimated noise rate, the default share);
     - ``leaky``: made after 3 more pairs with an email, a phone number and an API key were ingested.
 
     Each release reads its own snapshot, so later writes never change an earlier release's figures.
@@ -98,7 +101,8 @@ def shared_releases(tmp_path_factory) -> tuple[Warehouse, dict[str, list[str]]]:
         ids = pair_ids(wh)
         flips, drops = ids[:2], ids[2:5]
         add_noise(wh, {**{p: 0.95 for p in flips}, **{p: 0.8 for p in drops}, **{p: 0.1 for p in ids[5:]}})
-        add_judgments(wh, {p: ("chosen", "chosen" if i % 4 else "rejected") for i, p in enumerate(ids[:10])})
+        add_judgments(wh, {**{p: ("rejected", "rejected") for p in flips},
+                           **{p: ("chosen", "chosen" if i % 4 else "rejected") for i, p in enumerate(ids[2:10])}})
         release.run(wh, ReleaseConfig(name="v1"))
         ingest_rows(wh, tmp, LEAKY_ROWS, "leaky")
         release.run(wh, ReleaseConfig(name="leaky"))

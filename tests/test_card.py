@@ -35,7 +35,9 @@ def test_card_metadata_parses_with_huggingface_hub(wh, tmp_path):
 
 def test_card_body_says_what_the_policy_flipped_and_dropped_and_embeds_plots(wh, tmp_path):
     text = card.write(wh, "v1", tmp_path, card.CardConfig(license="mit")).read_text()
-    assert re.search(r"\| flip \| noise_flip \| 2 \|", text) and re.search(r"\| drop \| noise_drop \| 3 \|", text)
+    # per rule: pairs, scored pairs, estimated precision (mean P(wrong) of what it flipped or dropped), mean score
+    assert "| flip | noise_flip | 2 | 2 | 0.95 | 0.95 |" in text and "| drop | noise_drop | 3 | 3 | 0.8 | 0.8 |" in text
+    assert "| keep | kept | 55 | 55 | 0.9 | 0.1 |" in text  # 1 - mean P(wrong): the kept labels expected right
     assert "Kept 55, flipped 2 and dropped 3 of 60 candidate pairs." in text
     assert "127.0.0.1/smollm2-135m" in text and "a1b2c3d4" in text  # judge model and template version
     assert "embedded plumbing default" in text  # the limitation the SmolLM judge calls for
@@ -49,7 +51,7 @@ def test_card_body_says_what_the_policy_flipped_and_dropped_and_embeds_plots(wh,
 def test_card_of_a_release_made_before_any_evidence_says_what_is_missing(wh):
     facts = collect(wh, "bare")  # evidence landed after this release's snapshot: it must not show
     assert not facts.noise and not facts.judges and not facts.noise_by_decision
-    assert facts.decisions.rows == (("keep", "unscored", 60),)
+    assert facts.decisions.rows == (("keep", "unscored", 60, 0, None, None),)
     text = card.render(facts, card.CardConfig())
     assert "No noise scores were recorded" in text and "No judge verdicts were recorded" in text
     assert "**none set**" in text  # no license anywhere: the card says so (publish refuses)

@@ -39,7 +39,8 @@ def released(tmp_path_factory) -> tuple[Warehouse, dict[str, str]]:
     with wh.transaction(new_run_id("plant"), "plant noise") as tx:
         tx.append(NOISE_SCORES, [{"pair_id": ids[p], "method": "fused", "score": s, "components": "{}", "run_id": "n",
                                   "created_at": now} for p, s in scores.items()])
-    release.run(wh, ReleaseConfig(name="r1", policy=ReleasePolicy(weight_source="noise", splits={"train": 0.7, "test": 0.3})))
+    rules = {"max_drop_share": None, "flip_requires_judge": False}  # thresholds alone on the planted scores
+    release.run(wh, ReleaseConfig(name="r1", policy=ReleasePolicy(weight_source="noise", splits={"train": 0.7, "test": 0.3}, **rules)))
     return wh, ids
 
 

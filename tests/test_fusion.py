@@ -9,8 +9,10 @@ from test_rm import FAST, _planted
 
 from curate.noise import fusion
 from curate.noise import methods as nm
+from curate.noise.config import FusionConfig, NoiseConfig
 
 PRIOR = {"prior_accuracy": 0.7, "prior_pairs": 20.0}
+ENSEMBLE_ONLY = NoiseConfig(rm=FAST, fusion=FusionConfig(sources=["ensemble"]))  # no texts: no lexical view
 
 
 def _annotated(n: int, rate: float, accuracies: dict[str, float], *, coverage: float, separation: float, seed: int):
@@ -72,8 +74,8 @@ def test_noise_methods_fused_takes_each_judge_version_as_its_own_annotator():
     pooled = np.where(np.isfinite(first), (first + second) / 2, np.nan)
     inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2,
                        judge=pooled, judge_count=np.isfinite(pooled) * 2.0, judges={"judge a": first, "judge b": second})
-    fused = nm.score_all(inputs, FAST, nm.FusionConfig(), ("fused",))["fused"]
-    assert set(fused.reliabilities) == {"label", "judge a", "judge b"}
+    fused = nm.score_all(inputs, ENSEMBLE_ONLY, ("fused",))["fused"]
+    assert set(fused.reliabilities) == {"label", "ensemble", "judge a", "judge b"}
     assert fused.reliabilities["judge b"] > fused.reliabilities["judge a"]  # b agrees with the clean labels
     np.testing.assert_allclose(fused.components["judge_llr"][:3],
                                fusion.vote_llr(first[:3], fused.reliabilities["judge a"])
@@ -99,8 +101,8 @@ def test_noise_methods_fused_weighs_judge_and_human_evidence_by_estimated_reliab
     with_evidence = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=classes,
                               judge=judge, judge_count=np.isfinite(judge).astype(float),
                               human=human, human_count=np.isfinite(human).astype(float))
-    plain = nm.score_all(base, FAST, nm.FusionConfig(), ("fused",))["fused"]
-    judged = nm.score_all(with_evidence, FAST, nm.FusionConfig(), ("fused", "judge"))
+    plain = nm.score_all(base, ENSEMBLE_ONLY, ("fused",))["fused"]
+    judged = nm.score_all(with_evidence, ENSEMBLE_ONLY, ("fused", "judge"))
     fused = judged["fused"]
     assert fused.score[0] > plain.score[0]
     assert fused.components["judge_llr"][0] > 0 > fused.components["judge_llr"][1]
@@ -108,9 +110,9 @@ def test_noise_methods_fused_weighs_judge_and_human_evidence_by_estimated_reliab
     # pairs without verdicts move only by the re-estimated prior: one shift of the log-odds for all of them
     shift = _logit(fused.score[2:]) - _logit(plain.score[2:])
     np.testing.assert_allclose(shift, shift[0], atol=1e-6)
-    assert set(fused.reliabilities) == {"label", "judge", "human"}
+    assert set(fused.reliabilities) == {"label", "ensemble", "judge", "human"}
     assert fused.reliabilities["label"] == pytest.approx(1 - fused.noise_rate)
-    assert set(plain.reliabilities) == {"label"}
+    assert set(plain.reliabilities) == {"label", "ensemble"}
     assert judged["judge"].score[0] == 1.0 and judged["judge"].score[1] == 0.0 and judged["judge"].score[2] == 0.5
 
 

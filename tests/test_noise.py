@@ -68,13 +68,13 @@ def test_noise_scores_cover_every_pair_once_per_method_after_one_and_two_runs(sc
     wh, _, second, after_first, _ = scored
     assert second.exit_code == 0, second.output
     pairs = query(wh, "SELECT count(*) FROM pairs")[0][0]
-    expected = {"bt", "ensemble", "peer", "confident", "fused"}
+    expected = {"bt", "ensemble", "peer", "confident", "dynamics", "fused"}
     for at in (after_first, None):
         coverage = _coverage(wh, at=at)
         assert set(coverage) == expected  # no judge or human rows without verdicts
         assert all(counts == (pairs, pairs) for counts in coverage.values()), coverage
     margins = dict(query(wh, "SELECT method, count(*) FROM rm_scores_latest GROUP BY method"))
-    assert margins == {"bt": pairs, "ensemble": pairs * SMALL_RM["members"], "peer": pairs * 3}
+    assert margins == {"bt": pairs, "ensemble": pairs * SMALL_RM["members"], "peer": pairs * 2}
     # the second run appended beside the first run's rows (nothing deleted); the latest views hold the second's
     runs = [r[0] for r in query(wh, "SELECT run_id FROM runs WHERE stage = 'noise' ORDER BY started_at")]
     assert [r[0] for r in query(wh, "SELECT DISTINCT run_id FROM noise_scores ORDER BY run_id")] == sorted(runs)
@@ -141,7 +141,7 @@ def test_noise_judge_verdicts_become_a_method_and_move_the_fused_score(scored, t
     llr = query(wh, "SELECT CAST(components->>'judge_llr' AS DOUBLE) FROM noise_scores_latest WHERE method = 'fused' AND pair_id = ?", [pair_ids[0]])
     assert llr[0][0] > 0
     details = json.loads(query(wh, "SELECT counts->'details' FROM runs WHERE stage = 'noise' ORDER BY finished_at DESC LIMIT 1")[0][0])
-    assert set(details["reliabilities"]["fused"]) == {"label", "test-judge pairwise overall", "other-judge pairwise overall"}
+    assert set(details["reliabilities"]["fused"]) == {"label", "ensemble", "peer", "test-judge pairwise overall", "other-judge pairwise overall"}
 
 
 def test_noise_without_embeddings_fails_with_a_hint(wh, tmp_path):
@@ -162,20 +162,24 @@ def test_noise_run_details_carry_the_estimated_reliabilities(scored):
     details = query(wh, "SELECT counts->'details' FROM runs WHERE stage = 'noise' ORDER BY started_at LIMIT 1")[0][0]  # a CLI run
     details = json.loads(details) if isinstance(details, str) else details
     reliabilities = details["reliabilities"]["fused"]
-    assert set(reliabilities) == {"label"}  # no judge or human verdicts yet
+    assert set(reliabilities) == {"label", "ensemble", "peer"}  # the default reward-model sources; no judge or human verdicts yet
+    assert sum(details["fusion_weights"]["fused"].values()) == pytest.approx(1.0)
     assert reliabilities["label"] == pytest.approx(1 - details["noise_rate"]["fused"])
 
 
 def test_noise_reliabilities_view_lists_each_run_estimate_and_stats_shows_it(scored):
     wh, *_ = scored
     runs = query(wh, "SELECT run_id, counts FROM runs WHERE stage = 'noise' ORDER BY started_at")
-    rows = query(wh, "SELECT run_id, annotator, reliability FROM noise_reliabilities ORDER BY finished_at")
+    rows = query(wh, "SELECT run_id, annotator, reliability, weight FROM noise_reliabilities ORDER BY finished_at, annotator")
     expected = []
     for run_id, counts in runs:
         counts = json.loads(counts) if isinstance(counts, str) else counts
-        expected += [(run_id, name, round(value, 4)) for name, value in counts["details"]["reliabilities"]["fused"].items()]
-    assert [(r, a, pytest.approx(v, abs=1e-4)) for r, a, v in rows] == expected
-    assert len(runs) >= 2 and {a for _, a, _ in rows} >= {"label"}
+        details = counts["details"]
+        weights = details["fusion_weights"]["fused"]
+        expected += sorted((run_id, name, round(value, 4), weights.get(name) and round(weights[name], 4))
+                           for name, value in details["reliabilities"]["fused"].items())
+    assert [(r, a, pytest.approx(v, abs=1e-4), w if w is None else pytest.approx(w, abs=1e-4)) for r, a, v, w in rows] == expected
+    assert len(runs) >= 2 and {a for _, a, *_ in rows} >= {"label"}
     shown = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["stats", "-w", str(wh.path)])
     assert shown.exit_code == 0, shown.output
     assert "estimated reliabilities" in shown.output
@@ -189,9 +193,9 @@ def test_noise_release_card_states_the_estimated_reliabilities(scored):
     wh, *_ = scored
     release.run(wh, release.ReleaseConfig(name="reliable"))
     shown = facts.collect(wh, "reliable").reliabilities
-    latest = query(wh, "SELECT annotator, reliability FROM noise_reliabilities WHERE run_id = "
+    latest = query(wh, "SELECT annotator, reliability, weight FROM noise_reliabilities WHERE run_id = "
                        "(SELECT run_id FROM noise_reliabilities ORDER BY finished_at DESC LIMIT 1) ORDER BY annotator")
     assert [tuple(r) for r in shown.rows] == latest and ("label",) in {r[:1] for r in latest}
     text = card.render(facts.collect(wh, "reliable"), card.CardConfig())
-    label = dict(latest)["label"]
+    label = {a: r for a, r, _ in latest}["label"]
     assert "Estimated reliabilities" in text and f"| label | {label}" in text

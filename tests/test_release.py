@@ -1,4 +1,5 @@
-"""Releases: the policy on planted evidence, prompt-level splits, diffs, re-materialization, immutability."""
+"""Releases: the policy on planted evidence, the noise rules' share, prompt-level splits, diffs, re-materialization,
+immutability."""
 
 from __future__ import annotations
 
@@ -53,15 +54,23 @@ def plant(wh: Warehouse, table, rows: list[dict]) -> None:
         tx.append(table, rows)
 
 
-def noise_row(pair_id: str, score: float, run_id: str = "noise-1", method: str = "fused") -> dict:
-    return {"pair_id": pair_id, "method": method, "score": score, "components": "{}", "config_hash": "test",
-            "run_id": run_id, "created_at": NOW}
+def noise_row(pair_id: str, score: float, run_id: str = "noise-1", method: str = "fused", noise_rate: float | None = None,
+              created_at: datetime = NOW) -> dict:
+    """A noise_scores row; ``noise_rate``: the run's estimated wrong-label share, as the fused rows carry it."""
+    components = "{}" if noise_rate is None else json.dumps({"noise_rate": noise_rate})
+    return {"pair_id": pair_id, "method": method, "score": score, "components": components, "config_hash": "test",
+            "run_id": run_id, "created_at": created_at}
 
 
-def judgment(pair_id: str, swapped: bool, verdict: str) -> dict:
-    return {"pair_id": pair_id, "judge": "local/test", "template": "pairwise", "template_hash": "t1", "attribute": "overall",
+def judgment(pair_id: str, swapped: bool, verdict: str, judge: str = "local/test") -> dict:
+    return {"pair_id": pair_id, "judge": judge, "template": "pairwise", "template_hash": "t1", "attribute": "overall",
             "swapped": swapped, "sample": 0, "winner": "A", "verdict": verdict, "status": "ok", "run_id": "judge-1",
             "judged_at": NOW}
+
+
+def against(pair_id: str, judge: str = "local/test") -> list[dict]:
+    """A judge version that says 'rejected' in both presentation orders: a position-consistent verdict against the label."""
+    return [judgment(pair_id, False, "rejected", judge), judgment(pair_id, True, "rejected", judge)]
 
 
 def plant_annotations(wh: Warehouse, votes: dict[str, list[str]]) -> None:
@@ -86,10 +95,12 @@ def planted(tmp_path_factory) -> tuple[Warehouse, dict[str, str]]:
     reversed_label = trl(prompt="conflicted", chosen="bad answer to conflicted", rejected="good answer to conflicted")
     run_ingest(wh, write_jsonl(tmp / "second.jsonl", [reversed_label]), detect_language=False)
     ids = pair_ids(wh)
-    plant(wh, NOISE_SCORES, [noise_row(ids[p], s) for p, (s, _) in PLANTED.items() if s is not None])
+    # a noise rate of one half: the noise rules may act on the top half of the scored pairs left to them
+    plant(wh, NOISE_SCORES, [noise_row(ids[p], s, noise_rate=0.5) for p, (s, _) in PLANTED.items() if s is not None])
     plant_annotations(wh, {ids[p]: v for p, v in HUMAN.items()})
     plant(wh, JUDGMENTS, [judgment(ids["judged_inconsistent"], False, "chosen"), judgment(ids["judged_inconsistent"], True, "rejected"),
-                          judgment(ids["judged_consistent"], False, "chosen"), judgment(ids["judged_consistent"], True, "chosen")])
+                          judgment(ids["judged_consistent"], False, "chosen"), judgment(ids["judged_consistent"], True, "chosen"),
+                          *against(ids["flip"])])
     parent = query(wh, "SELECT * FROM pairs WHERE pair_id = ?", [ids["keep"]])[0]
     augmented = dict(zip(PAIRS.names, parent)) | {
         "pair_id": "aug-1", "prompt_id": "aug-prompt", "prompt": [{"role": "user", "content": "augmented keep"}],
@@ -129,9 +140,72 @@ def test_release_planted_cases_get_their_decision_and_reason_code(planted):
     assert info.counts["decisions"] == result.outcomes == {"keep": 0, "flip": 0, "drop": 0} | dict(stored)
     assert result.outcomes["flip"] == 2 and result.rows_in == len(got)
     assert result.dropped["noise_drop"] == 1 and info.counts["decision_reasons"]["flip:human_override"] == 1
+    # what each rule did, with the precision the evidence gives it, in the counts and in the view
+    rules = info.counts["rules"]
+    assert rules["flip:noise_flip"] == {"pairs": 1, "scored": 1, "est_precision": 0.95, "mean_score": 0.95}
+    assert rules["drop:noise_drop"]["est_precision"] == 0.8 and rules["keep:kept"]["est_precision"] == 0.9
+    assert rules["drop:tie_excluded"]["scored"] == 1 and rules["keep:unscored"]["est_precision"] is None
+    assert query(wh, "SELECT json_extract(counts, '$.details.rules') FROM runs WHERE run_id = ?", [result.run_id])[0][0] is not None
+    view = {(d, r): (n, k, p) for d, r, n, k, p in query(
+        wh, "SELECT decision, reason, pairs, scored, est_precision FROM release_rules WHERE release = 'planted'")}
+    assert view == {tuple(k.split(":")): (v["pairs"], v["scored"], v["est_precision"]) for k, v in rules.items()}
     assert info.policy == PLANTED_POLICY and info.policy_hash == PLANTED_POLICY.hash
     assert info.snapshot_id < result.snapshot_id  # it records what it read, then commits on top
     assert query(wh, "SELECT stage FROM runs WHERE run_id = ?", [result.run_id]) == [("release",)]
+
+
+# prompt -> fused P(wrong); ten scored pairs of one source, two of them tied at 0.7
+SHARE_SCORES = {"s0": 0.99, "s1": 0.95, "s2": 0.92, "s3": 0.7, "s4": 0.7, "s5": 0.6, "s6": 0.45, "s7": 0.3, "s8": 0.2, "s9": 0.1}
+
+
+@pytest.fixture
+def shares(wh, tmp_path) -> tuple[Warehouse, dict[str, str]]:
+    """SHARE_SCORES planted as a fused run with noise rate 0.4, and judges: s0 has one judge version, against the
+    label in both orders (a flip agreed); s1 has two versions that disagree (no majority); the others have none."""
+    rows = [trl(prompt=p, chosen=f"good {p}", rejected=f"bad {p}") for p in SHARE_SCORES]
+    run_ingest(wh, write_jsonl(tmp_path / "shares.jsonl", rows), detect_language=False)
+    ids = pair_ids(wh)
+    plant(wh, NOISE_SCORES, [noise_row(ids[p], s, noise_rate=0.4) for p, s in SHARE_SCORES.items()])
+    plant(wh, JUDGMENTS, [*against(ids["s0"]), *against(ids["s1"]),
+                          judgment(ids["s1"], False, "chosen", "local/other"), judgment(ids["s1"], True, "chosen", "local/other")])
+    return wh, ids
+
+
+def noise_decisions(wh: Warehouse, ids: dict[str, str], name: str, **policy) -> dict[str, str]:
+    """prompt -> decision of the pairs the noise rules flipped or dropped, under the default policy changed by ``policy``."""
+    release.run(wh, ReleaseConfig(name=name, policy=ReleasePolicy(**policy)))
+    by_id = {pid: prompt for prompt, pid in ids.items()}
+    return {by_id[pid]: d for pid, (d, r) in decisions(wh, name).items() if r in ("noise_flip", "noise_drop")}
+
+
+def test_release_noise_rules_act_on_the_top_scored_share(shares):
+    wh, ids = shares
+    # auto: the run's noise rate 0.4 of 10 scored pairs = the top 4; s0 flips (judge agrees), s1 (judges split) and
+    # s2 (no judge) are dropped though above the flip bar; of the tie at 0.7 the smaller pair_id is in the share
+    first, second = sorted([ids["s3"], ids["s4"]])
+    tied_in = "s3" if ids["s3"] == first else "s4"
+    assert noise_decisions(wh, ids, "auto") == {"s0": "flip", "s1": "drop", "s2": "drop", tied_in: "drop"}
+    rules = release.get(wh, "auto").counts["rules"]
+    assert rules["flip:noise_flip"]["est_precision"] == 0.99
+    assert rules["drop:noise_drop"] == {"pairs": 3, "scored": 3, "est_precision": round((0.95 + 0.92 + 0.7) / 3, 4),
+                                        "mean_score": round((0.95 + 0.92 + 0.7) / 3, 4)}
+    assert rules["keep:kept"]["est_precision"] == round(1 - (0.7 + 0.6 + 0.45 + 0.3 + 0.2 + 0.1) / 6, 4)
+    # a fixed share; the P(wrong) bar still holds inside it: s6 (0.45) is in the top 7 but below 0.5
+    top6 = {"s0": "flip", "s1": "drop", "s2": "drop", "s3": "drop", "s4": "drop", "s5": "drop"}
+    assert noise_decisions(wh, ids, "share-0.7", max_drop_share=0.7) == top6
+    assert noise_decisions(wh, ids, "no-cap", max_drop_share=None) == top6
+    assert noise_decisions(wh, ids, "share-0", max_drop_share=0.0) == {}
+    # without the judge requirement every pair above the flip bar flips; without the drop rule only flips remain
+    assert noise_decisions(wh, ids, "score-flips", flip_requires_judge=False) == {"s0": "flip", "s1": "flip", "s2": "flip", tied_in: "drop"}
+    assert noise_decisions(wh, ids, "flips-only", min_p_wrong_to_drop=None) == {"s0": "flip"}
+
+
+def test_release_auto_share_without_a_noise_rate_is_the_mean_score(shares):
+    wh, ids = shares
+    later = datetime(2026, 2, 1, tzinfo=timezone.utc)  # a later run without noise_rate in its components
+    plant(wh, NOISE_SCORES, [noise_row(ids[p], s, run_id="noise-2", created_at=later) for p, s in SHARE_SCORES.items()])
+    acted = noise_decisions(wh, ids, "mean")  # mean score 0.591 of 10 pairs: the top 5, both tied pairs
+    assert acted == {"s0": "flip", "s1": "drop", "s2": "drop", "s3": "drop", "s4": "drop"}
 
 
 def test_release_rows_swap_flipped_pairs_and_carry_margins(planted):
@@ -178,7 +252,7 @@ def test_release_without_noise_scores_keeps_everything_in_scope(planted, tmp_pat
                              if k != "drop:source_filtered"}
     release.run(wh, ReleaseConfig(name="plain", policy=ReleasePolicy(sources=["plain"])))
     assert in_scope("plain") == {"drop:tie_excluded": 1, "keep:unscored": 5}
-    no_noise_rules = ReleasePolicy(sources=["plain"], min_noise_to_flip=None, min_noise_to_drop=None, include_ties=True)
+    no_noise_rules = ReleasePolicy(sources=["plain"], min_p_wrong_to_flip=None, min_p_wrong_to_drop=None, include_ties=True)
     release.run(wh, ReleaseConfig(name="plain-no-noise-rules", policy=no_noise_rules))
     assert in_scope("plain-no-noise-rules") == {"keep:kept": 6}
 
@@ -198,7 +272,7 @@ def test_release_name_is_never_reused_and_parents_must_exist(planted):
 
 def test_release_diff_and_rematerialize_after_later_ingests_and_scores(planted, tmp_path):
     wh, _ = planted
-    scope = ReleasePolicy(sources=["evolving"])
+    scope = ReleasePolicy(sources=["evolving"], max_drop_share=None, flip_requires_judge=False)  # the P(wrong) bars alone
     first = [trl(prompt=f"e{i}", chosen=f"yes {i}", rejected=f"no {i}") for i in range(6)]
     run_ingest(wh, write_jsonl(tmp_path / "evolving.jsonl", first), detect_language=False)
     ids = pair_ids(wh)
@@ -271,9 +345,17 @@ def test_release_default_policy_file_is_the_model_default(tmp_path):
     section.write_text("release:\n  include_ties: true\n  splits: {train: 1.0}\n")
     assert load_policy(section).include_ties is True
     bad = tmp_path / "bad.yaml"
-    bad.write_text(json.dumps({"min_noise_to_flip": 0.5, "min_noise_to_drop": 0.9}))
-    with pytest.raises(Exception, match="min_noise_to_flip"):
+    bad.write_text(json.dumps({"min_p_wrong_to_flip": 0.5, "min_p_wrong_to_drop": 0.9}))
+    with pytest.raises(Exception, match="min_p_wrong_to_flip"):
         load_policy(bad)
+    bad.write_text("min_noise_to_drop: 0.7\nmin_noise_to_flip: 0.9\n")  # an old policy file fails, naming the new fields
+    with pytest.raises(Exception, match="min_noise_to_drop was renamed min_p_wrong_to_drop; min_noise_to_flip was renamed min_p_wrong_to_flip"):
+        load_policy(bad)
+    for share in ("half", 1.5, -0.1, True):
+        bad.write_text(json.dumps({"max_drop_share": share}))
+        with pytest.raises(Exception, match="max_drop_share must be 'auto', a number in \\[0, 1\\] or null"):
+            load_policy(bad)
+    assert ReleasePolicy(max_drop_share=0).max_drop_share == 0 and ReleasePolicy(max_drop_share=None).hash != ReleasePolicy().hash
     bad.write_text("splits: {train: 0.5}\n")
     with pytest.raises(Exception, match="sum to 1"):
         load_policy(bad)
@@ -292,3 +374,18 @@ def test_release_flow_releases_then_exports(wh, tmp_path, prefect_harness):
     assert result["release"]["outcomes"]["keep"] == 5 and result["release"]["snapshot_id"] is not None
     assert [e["rows"] for e in result["exports"]] == [{"train": 5}, {"train": 5}]
     assert (tmp_path / "out" / "hub" / "data" / "train-00000-of-00001.parquet").exists()
+
+
+def test_release_policy_stored_before_the_share_rule_reads_as_the_rules_it_applied():
+    """A release stored with ``min_noise_to_*`` (no share cap, no judge requirement) is re-made by the same rules."""
+    import json
+
+    from curate.release.policy import ReleasePolicy
+
+    stored = ReleasePolicy().model_dump(mode="json")
+    for new in ("min_p_wrong_to_flip", "min_p_wrong_to_drop", "max_drop_share", "flip_requires_judge"):
+        stored.pop(new)
+    stored |= {"min_noise_to_flip": 0.95, "min_noise_to_drop": 0.8}
+    policy = ReleasePolicy.from_stored(json.dumps(stored))
+    assert (policy.min_p_wrong_to_flip, policy.min_p_wrong_to_drop) == (0.95, 0.8)
+    assert policy.max_drop_share is None and policy.flip_requires_judge is False

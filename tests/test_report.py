@@ -48,7 +48,7 @@ def test_report_is_one_self_contained_page(wh, tmp_path):
     ids = {a["id"] for _, a in parser.tags if "id" in a}
     assert {a["href"][1:] for t, a in parser.tags if t == "a"} <= ids  # every link is an anchor on the page
     assert tags.count("table") >= 8
-    for text in ("noise_flip", "noise_drop", "127.0.0.1/smollm2-135m", "min_noise_to_flip", "mit", "Known limitations"):
+    for text in ("noise_flip", "noise_drop", "127.0.0.1/smollm2-135m", "min_p_wrong_to_flip", "mit", "Known limitations"):
         assert text in page
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.noise import confident, heads
+from curate.noise import confident
 from curate.noise import rm
 from curate.noise import methods as nm
+from curate.noise.config import NoiseConfig
 
 FAST = rm.RMConfig(members=4, epochs=80, weight_decay=0.05, lr=0.05)
+CONFIG = NoiseConfig(rm=FAST)
 
 
 def _auroc(truth: np.ndarray, score: np.ndarray) -> float:
@@ -32,11 +34,34 @@ def _planted(n: int = 300, dim: int = 12, rate: float = 0.2, seed: int = 0):
     return prompt, noisy_c, noisy_r, flip
 
 
+def _texts(prompt: np.ndarray, chosen: np.ndarray, rejected: np.ndarray, seed: int = 0) -> tuple[list[str], list[str], list[str]]:
+    """Texts for the lexical view: each response says a word for the decile of its true reward, among filler words."""
+    replay = np.random.default_rng(seed)  # _planted's draws, up to its reward's weights
+    for _ in range(3):
+        replay.normal(size=prompt.shape)
+    w = replay.normal(size=2 * prompt.shape[1])
+    rng = np.random.default_rng(seed + 1)
+    reward_c, reward_r = rm.features(prompt, chosen) @ w, rm.features(prompt, rejected) @ w
+    edges = np.quantile(np.concatenate([reward_c, reward_r]), np.linspace(0.1, 0.9, 9))
+
+    def text(reward: float) -> str:
+        return " ".join([f"level{int(np.searchsorted(edges, reward))}", *rng.choice(["so", "well", "then", "indeed"], 3)])
+
+    return [f"question {i}" for i in range(len(prompt))], [text(r) for r in reward_c], [text(r) for r in reward_r]
+
+
+def planted_inputs(n: int = 300, rate: float = 0.2, seed: int = 0, **fields) -> tuple[nm.Inputs, np.ndarray]:
+    """Planted pairs as the methods read them, texts included."""
+    prompt, chosen, rejected, flip = _planted(n=n, rate=rate, seed=seed)
+    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(n) % 2,
+                       texts=_texts(prompt, chosen, rejected, seed), **fields)
+    return inputs, flip
+
+
 @pytest.fixture(scope="module")
 def planted():
-    prompt, chosen, rejected, flip = _planted()
-    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(len(flip)) % 2)
-    return inputs, flip, nm.score_all(inputs, FAST, nm.FusionConfig())
+    inputs, flip = planted_inputs()
+    return inputs, flip, nm.score_all(inputs, CONFIG)
 
 
 @pytest.mark.parametrize("method", ["bt", "ensemble", "confident", "peer", "fused"])
@@ -61,14 +86,13 @@ def test_rm_noise_rate_estimate_tracks_the_planted_rate(planted):
 
 
 def test_rm_same_seed_same_scores():
-    prompt, chosen, rejected, _ = _planted(n=120)
-    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(120) % 2)
-    first = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "ensemble", "peer"))
-    second = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "ensemble", "peer"))
+    inputs, _ = planted_inputs(n=120)
+    first = nm.score_all(inputs, CONFIG, ("bt", "ensemble", "peer"))
+    second = nm.score_all(inputs, CONFIG, ("bt", "ensemble", "peer"))
     for method in first:
         np.testing.assert_array_equal(first[method].score, second[method].score)
         np.testing.assert_array_equal(first[method].margins, second[method].margins)
-    other = nm.score_all(inputs, FAST.model_copy(update={"seed": 1}), nm.FusionConfig(), ("ensemble",))
+    other = nm.score_all(inputs, NoiseConfig(rm=FAST.model_copy(update={"seed": 1})), ("ensemble",))
     assert not np.array_equal(other["ensemble"].margins, first["ensemble"].margins)
 
 
@@ -103,22 +127,6 @@ def test_rm_hidden_layer_head_learns():
     assert _auroc(flip, -margins[:, 0]) > 0.8
 
 
-def test_rm_small_loss_share_keeps_the_easiest_members():
-    import torch
-
-    losses = torch.tensor([[0.1, 5.0, 0.2, 3.0, 0.3]])
-    weights = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]])
-    keep = heads.small_loss_share(losses, weights, ratio=0.5)
-    assert keep.tolist() == [[1.0, 0.0, 1.0, 0.0, 0.0]]
-
-
-def test_rm_noise_rate_flip_posterior_is_monotone():
-    fit = rm.NoiseRate(rate=0.2, scale=1.0)
-    p = fit.flip_probability(np.array([-3.0, 0.0, 3.0]))
-    assert p[0] > p[1] > p[2]
-    assert p[1] == pytest.approx(0.2)
-
-
 def test_confident_joint_counts_off_diagonal_mass():
     rng = np.random.default_rng(0)
     n = 1000
@@ -136,11 +144,10 @@ def test_confident_canonical_classes_ignore_the_label():
 
 
 def test_noise_methods_ties_are_scored_not_trained():
-    prompt, chosen, rejected, _ = _planted(n=150, rate=0.0)
     tie = np.zeros(150, bool)
     tie[:10] = True
-    inputs = nm.Inputs(prompt=prompt, chosen=chosen, rejected=rejected, classes=np.arange(150) % 2, tie=tie)
-    scores = nm.score_all(inputs, FAST, nm.FusionConfig(), ("bt", "confident"))
+    inputs, _ = planted_inputs(n=150, rate=0.0, tie=tie)
+    scores = nm.score_all(inputs, CONFIG, ("bt", "confident"))
     assert np.isfinite(scores["bt"].score).all()
     assert not scores["confident"].components["issue"][:10].any()
 

@@ -101,7 +101,7 @@ def test_views_cli_release_diff_export_and_stats(tiny, tmp_path, monkeypatch):
     again = invoke("release", "cli-1")
     assert again.exit_code == 2 and "already exists" in again.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text("min_noise_to_flip: 2\nmin_noise_to_drop: 3\n")
+    bad.write_text("min_p_wrong_to_flip: 2\nmin_p_wrong_to_drop: 3\n")
     assert invoke("release", "cli-2", "--policy", str(bad)).exit_code == 2
     compared = invoke("diff", "r", "cli-1")
     assert compared.exit_code == 0 and "1 added, 0 removed, 0 flipped" in compared.output  # the tie joins

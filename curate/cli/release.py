@@ -12,6 +12,7 @@ from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err
 from curate.config import load_section
 from curate.errors import ConfigError
 from curate.warehouse import Warehouse
+from schemas.release import RELEASE_RULES
 from schemas.vocab import Decision
 
 release_stage = deferred("curate.release")
@@ -22,6 +23,7 @@ stats_section("label_stats", "labels, ties and strengths")
 stats_section("length_bias", "length bias: chosen vs rejected length")
 stats_section("annotator_agreement", "second labels of the same comparison")
 stats_section("release_summary", "releases")
+stats_section(RELEASE_RULES, "what each release rule did: pairs, estimated precision, mean score")
 
 
 def _spinner(text: str) -> Progress:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from importlib.resources import files
 
+from curate import sequence
 from curate.errors import ConfigError
 from curate.evaluate import train_rm
 from curate.evaluate.config import CPU_MAX_TRAIN_PAIRS, TrainRMConfig
@@ -43,7 +44,7 @@ def run(wh: Warehouse, cfg: TrainRMConfig) -> StageResult:
         raise train_rm.TrainRMError(f"release {name} has no train pairs outside the eval set's prompts", release=name,
                                     eval_set=eval_set)
 
-    base_model = cfg.base_model or train_rm.default_model()
+    base_model = cfg.base_model or sequence.default_model()
     model, tokenizer, train_seconds = train_rm.fit(torch, transformers, trl, base_model, train, cfg, device)
     accuracy = train_rm.accuracy(torch, model, tokenizer, eval_pairs, cfg)
 
@@ -80,7 +81,7 @@ def _ml_imports():
         import torch
         import transformers
         import trl
-        files(train_rm.MINILM_PACKAGE)
+        files(sequence.MINILM_PACKAGE)
     except ImportError as exc:
         raise ConfigError(f"train-rm needs the ml extra ({exc.name} is missing): pip install -e '.[ml]'", stage=STAGE) from exc
     transformers.logging.set_verbosity_error()

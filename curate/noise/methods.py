@@ -21,14 +21,15 @@ such as 0.5 mean the same thing everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from curate.noise import confident as cl
+from curate.noise import calibrate, cross, dynamics, lexical, rm
 from curate.noise import fusion as fu
-from curate.noise import rm
-from curate.noise.config import METHODS, FusionConfig
+from curate.noise.config import FusionConfig, NoiseConfig
 from schemas.vocab import NoiseMethod
 
 @dataclass
@@ -46,6 +47,7 @@ class Inputs:
     judges: dict[str, np.ndarray] | None = None  # the same signal per judge version, each its own annotator in fused
     human: np.ndarray | None = None
     human_count: np.ndarray | None = None
+    texts: tuple[list[str], list[str], list[str]] | None = None  # prompt, chosen and rejected texts (lexical view, cross-encoder)
 
 
 @dataclass
@@ -58,43 +60,65 @@ class Scores:
     folds: np.ndarray | None = None
     noise_rate: float | None = None
     reliabilities: dict[str, float] | None = None  # per run: each annotator's estimated accuracy (``fused``)
+    weights: dict[str, float] | None = None  # per run: each reward-model source's share of the fused evidence (``fused``)
+    strength: np.ndarray | None = None  # the source's evidence FOR the stated label (higher = more likely right): what fusion reads
 
 
-def score_all(inputs: Inputs, rm_cfg: rm.RMConfig, fusion: FusionConfig, methods: tuple[str, ...] = METHODS) -> dict[str, Scores]:
-    """Scores of the requested methods (and of what they depend on; only the requested ones are returned)."""
+def score_all(inputs: Inputs, cfg: NoiseConfig, methods: tuple[str, ...] | None = None,
+              progress: Callable[[str], None] | None = None) -> dict[str, Scores]:
+    """Scores of ``methods`` (default ``cfg.methods``) and of what they depend on; only the requested ones are returned."""
+    methods = tuple(cfg.methods) if methods is None else tuple(methods)
+    say = progress or (lambda step: None)
     wanted = set(methods)
     if NoiseMethod.FUSED in wanted:
-        wanted |= {NoiseMethod.ENSEMBLE, NoiseMethod.PEER}
+        wanted |= set(cfg.fusion.sources)
     if {NoiseMethod.PEER, NoiseMethod.CONFIDENT} & wanted:
-        wanted.add(NoiseMethod.BT)  # its noise-rate estimate sets the peers' drop ratio
+        wanted.add(NoiseMethod.ENSEMBLE)  # its noise-rate estimate sets the peers' curriculum; its margins feed CL
+    rm_cfg = cfg.rm
     n = len(inputs.prompt)
-    phi_c, phi_r = rm.standardize(rm.features(inputs.prompt, inputs.chosen), rm.features(inputs.prompt, inputs.rejected))
+    view = rm.standardize(rm.features(inputs.prompt, inputs.chosen), rm.features(inputs.prompt, inputs.rejected))
     folds = rm.fold_ids(n, rm_cfg.folds, rm_cfg.seed, inputs.groups)
     tie = np.zeros(n, bool) if inputs.tie is None else np.asarray(inputs.tie, bool)
     weights = (~tie).astype(np.float64)
     out: dict[str, Scores] = {}
 
     if {NoiseMethod.BT, NoiseMethod.ENSEMBLE} & wanted:
+        say("reward heads: cross-fit ensemble")
         members = max(rm_cfg.members, 2) if NoiseMethod.ENSEMBLE in wanted else 1
-        margins = rm.cross_fit(phi_c, phi_r, folds=folds, cfg=rm_cfg, members=members, weights=weights)
+        margins = rm.cross_fit(*view, folds=folds, cfg=rm_cfg, members=members, weights=weights)
         if NoiseMethod.BT in wanted:
             out[NoiseMethod.BT] = _margin_scores(margins[:, :1], tie, folds)
         if NoiseMethod.ENSEMBLE in wanted:
             out[NoiseMethod.ENSEMBLE] = _ensemble_scores(margins, tie, folds)
     if NoiseMethod.CONFIDENT in wanted:
-        out[NoiseMethod.CONFIDENT] = _confident_scores(out[NoiseMethod.BT], inputs.classes, tie)
+        out[NoiseMethod.CONFIDENT] = _confident_scores(out[NoiseMethod.ENSEMBLE], inputs.classes, tie)
+    if NoiseMethod.DYNAMICS in wanted:
+        say("reward heads: training dynamics")
+        out[NoiseMethod.DYNAMICS] = _dynamics_scores(dynamics.training_dynamics(*view, folds=folds, cfg=rm_cfg, weights=weights), tie)
     if NoiseMethod.PEER in wanted:
-        rate = out[NoiseMethod.BT].noise_rate
-        peers = rm.peer_review(phi_c, phi_r, folds=folds, cfg=rm_cfg, noise_rate=rate, weights=weights)
+        say("peer review: embedding and lexical views")
+        rate = out[NoiseMethod.ENSEMBLE].noise_rate
+        peers = rm.peer_review(view, lexical.features(*_texts(inputs)), folds=folds, cfg=rm_cfg, noise_rate=rate, weights=weights)
         out[NoiseMethod.PEER] = _margin_scores(peers, tie, folds)
         out[NoiseMethod.PEER].components["drop_ratio"] = np.full(n, min(rate, rm_cfg.peer_max_rate))
+    if NoiseMethod.CROSS in wanted:
+        say("cross-encoder: fine-tuning per fold")
+        margin = cross.cross_fit_margins(*_texts(inputs), folds=folds, cfg=cfg.cross, weights=weights, progress=say)
+        out[NoiseMethod.CROSS] = _margin_scores(margin[:, None], tie, folds)
     if NoiseMethod.JUDGE in wanted and inputs.judge is not None:
         out[NoiseMethod.JUDGE] = _evidence_scores(inputs.judge, inputs.judge_count)
     if NoiseMethod.HUMAN in wanted and inputs.human is not None:
         out[NoiseMethod.HUMAN] = _evidence_scores(inputs.human, inputs.human_count)
     if NoiseMethod.FUSED in wanted:
-        out[NoiseMethod.FUSED] = _fused(out, inputs, tie, fusion)
+        say("fusing the evidence")
+        out[NoiseMethod.FUSED] = fuse({name: out[name] for name in cfg.fusion.sources}, inputs, tie, cfg.fusion)
     return {name: scores for name, scores in out.items() if name in methods}
+
+
+def _texts(inputs: Inputs) -> tuple[list[str], list[str], list[str]]:
+    if inputs.texts is None:
+        raise ValueError("the lexical view and the cross-encoder read the texts: Inputs.texts is missing")
+    return inputs.texts
 
 
 def _oriented(margin: np.ndarray, tie: np.ndarray) -> np.ndarray:
@@ -102,33 +126,53 @@ def _oriented(margin: np.ndarray, tie: np.ndarray) -> np.ndarray:
     return np.where(tie, -np.abs(margin), margin)
 
 
+def _calibrated(strength: np.ndarray, tie: np.ndarray) -> calibrate.Calibration:
+    """The calibration of one source's evidence for the stated label, fitted on the pairs with a preference."""
+    return calibrate.fit(strength[~tie] if (~tie).any() else strength)
+
+
+def _from_strength(strength: np.ndarray, tie: np.ndarray, components: dict, **extra) -> Scores:
+    """A source's scores: its calibrated P(label wrong | its evidence), the rate of that fit, the evidence itself."""
+    fit = _calibrated(strength, tie)
+    return Scores(score=fit.p_wrong(strength), components=components, noise_rate=fit.rate, strength=strength, **extra)
+
+
 def _margin_scores(margins: np.ndarray, tie: np.ndarray, folds: np.ndarray) -> Scores:
-    mean = _oriented(margins.mean(axis=1), tie)
-    fit = rm.estimate_noise_rate(mean[~tie] if (~tie).any() else mean)
     components = {"margin": margins.mean(axis=1)}
     if margins.shape[1] > 1:
         components.update({f"margin_{i}": margins[:, i] for i in range(margins.shape[1])})
-    return Scores(score=fit.flip_probability(mean), components=components, margins=margins, folds=folds, noise_rate=fit.rate)
+    strength = _oriented(_standardized(margins).mean(axis=1), tie)
+    return _from_strength(strength, tie, components, margins=margins, folds=folds)
 
 
 def _ensemble_scores(margins: np.ndarray, tie: np.ndarray, folds: np.ndarray) -> Scores:
     mean, std = margins.mean(axis=1), margins.std(axis=1)
-    strength = _oriented(mean, tie)
-    fit = rm.estimate_noise_rate(strength[~tie] if (~tie).any() else strength)
     components = {"mean": mean, "std": std, "mean_z": mean / (mean.std() + 1e-12)}
-    return Scores(score=fit.flip_probability(strength), components=components, margins=margins, folds=folds, noise_rate=fit.rate)
+    return _from_strength(_oriented(mean, tie), tie, components, margins=margins, folds=folds)
 
 
-def _confident_scores(bt: Scores, classes: np.ndarray, tie: np.ndarray) -> Scores:
-    margin = _oriented(bt.margins[:, 0], tie)
-    joint = cl.confident_joint(margin[~tie], np.asarray(classes)[~tie]) if (~tie).any() else None
-    issues = np.zeros(len(margin), bool)
+def _dynamics_scores(dyn: dynamics.Dynamics, tie: np.ndarray) -> Scores:
+    components = {"aum": dyn.aum, "confidence": dyn.confidence, "variability": dyn.variability}
+    return _from_strength(_oriented(-dyn.score, tie), tie, components)
+
+
+def _confident_scores(ensemble: Scores, classes: np.ndarray, tie: np.ndarray) -> Scores:
+    """Confident learning over the ensemble's calibrated out-of-fold probabilities of the stated label."""
+    p_right = 1 - ensemble.score
+    joint = cl.confident_joint(p_right[~tie], np.asarray(classes)[~tie]) if (~tie).any() else None
+    issues = np.zeros(len(p_right), bool)
     if joint is not None:
         issues[~tie] = joint.issues
-    self_confidence = 1 / (1 + np.exp(-margin))
-    components = {"self_confidence": self_confidence, "issue": issues}
+    score = np.zeros(len(p_right))
+    if joint is not None:
+        score[~tie] = joint.score
+    components = {"self_confidence": p_right, "issue": issues}
     rate = joint.noise_rate if joint is not None else 0.0
-    return Scores(score=1 - self_confidence, components=components, noise_rate=rate)
+    return Scores(score=score, components=components, noise_rate=rate, strength=-score)
+
+
+def _standardized(margins: np.ndarray) -> np.ndarray:
+    return margins / (margins.std(axis=0, keepdims=True) + 1e-12)
 
 
 def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
@@ -140,27 +184,39 @@ def _evidence_scores(signal: np.ndarray, count: np.ndarray | None) -> Scores:
     return Scores(score=score, components={"against": np.nan_to_num(signal), "verdicts": count})
 
 
-def _fused(out: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
+def fuse(sources: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: FusionConfig) -> Scores:
     """P(label wrong | all evidence) by a Dawid-Skene EM (``fusion``) over the label, the RMs, the judges and the humans.
 
-    The RM evidence is the ensemble and peer strengths combined, as the likelihood ratio of its noise-rate
-    fit; the EM then estimates the noise rate and each judge version's and the humans' accuracies from the
-    data, so the scores, the rate and the reliabilities all come from one fit. Judge versions are annotators
-    of their own (``inputs.judges``): a strong judge and a weak one each earn their own weight.
+    The reward-model sources (``fusion.sources``: each a view or a way of training heads on one) are one
+    annotator together: each source's evidence for the label, in units of its spread, weighted by how far its
+    own calibration moves the log-odds (a source that cannot tell right from wrong labels gets no weight),
+    then calibrated as one. They are combined before calibrating, not multiplied as independent likelihoods,
+    because heads on the same embeddings make the same mistakes. The EM then estimates the noise rate and
+    each judge version's and the humans' accuracies from the data: a strong judge and a weak one each earn
+    their own weight (judge versions are annotators of their own, ``inputs.judges``).
     """
-    ens, peer = out[NoiseMethod.ENSEMBLE], out[NoiseMethod.PEER]
-    peer_mean = _oriented(peer.margins.mean(axis=1), tie)
-    ens_mean = _oriented(ens.components["mean"], tie)
-    combined = ens_mean / (ens_mean.std() + 1e-12) + peer_mean / (peer_mean.std() + 1e-12)
-    rm_fit = rm.estimate_noise_rate(combined[~tie] if (~tie).any() else combined)
+    unit = {name: s.strength / (s.strength[~tie].std() + 1e-12) for name, s in sources.items()}
+    own = {name: _calibrated(u, tie) for name, u in unit.items()}
+    weight = {name: float(np.std(own[name].llr(u))) for name, u in unit.items()}
+    total = sum(weight.values()) or 1.0
+    combined = sum(weight[name] * u for name, u in unit.items()) / total
+    rm_fit = _calibrated(combined, tie)
     judges = inputs.judges or {NoiseMethod.JUDGE.value: inputs.judge}
     signals = {name: np.asarray(signal, dtype=np.float64)
                for name, signal in (*judges.items(), (NoiseMethod.HUMAN.value, inputs.human))
                if signal is not None and not np.isnan(signal).all()}
-    fit = fu.fit(rm_fit.flip_llr(combined), signals, rate=rm_fit.rate,
+    fit = fu.fit(rm_fit.llr(combined), signals, rate=rm_fit.rate,
                  prior_accuracy=fusion.prior_accuracy, prior_pairs=fusion.prior_pairs)
-    components = {"rm_log_odds": rm_fit.flip_log_odds(combined)}
+    components = {"rm_log_odds": rm_fit.log_odds(combined)}
     for kind, names in ((NoiseMethod.JUDGE, [n for n in signals if n in judges]), (NoiseMethod.HUMAN, [n for n in signals if n not in judges])):
         if names:  # one component per kind: the judge versions' log-likelihood ratios summed
             components[f"{kind}_llr"] = sum(fu.vote_llr(signals[n], fit.accuracies[n]) for n in names)
-    return Scores(score=fit.probability, components=components, noise_rate=fit.rate, reliabilities=fit.reliabilities)
+    reliabilities = {**fit.reliabilities, **{name: _sign_accuracy(own[name], u) for name, u in unit.items()}}
+    return Scores(score=fit.probability, components=components, noise_rate=fit.rate, reliabilities=reliabilities,
+                  weights={name: w / total for name, w in weight.items()})
+
+
+def _sign_accuracy(fit: calibrate.Calibration, strength: np.ndarray) -> float:
+    """How often a source's sign agrees with the true label, by its own calibration: its reliability as an annotator."""
+    wrong = fit.p_wrong(strength)
+    return float(np.where(strength < 0, wrong, 1 - wrong).mean())

@@ -59,10 +59,11 @@ def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None 
         prompt=feats.prompt, chosen=feats.chosen, rejected=feats.rejected,
         classes=canonical_classes(pairs["chosen_hash"], pairs["rejected_hash"]),
         groups=np.array(pairs["prompt_id"]), tie=np.array(pairs["tie"], dtype=bool),
+        texts=(pairs["prompt_text"], pairs["chosen_text"], pairs["rejected_text"]),
         **judge, **human,
     )
     say(f"scoring {len(feats.pair_ids)} pairs: {', '.join(cfg.methods)}")
-    scores = nm.score_all(inputs, cfg.rm, cfg.fusion, tuple(cfg.methods))
+    scores = nm.score_all(inputs, cfg, progress=say)
     if NoiseMethod.FUSED in scores:
         scores[NoiseMethod.FUSED].components.update(checks.pair_checks(pairs, feats, cfg.near_identical_cosine))
     say("writing scores")
@@ -80,6 +81,7 @@ def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None 
         details = {"pairs": len(feats.pair_ids), "methods": list(scores), "rows": rows,
                    "noise_rate": {m: s.noise_rate for m, s in scores.items() if s.noise_rate is not None},
                    "reliabilities": {m: s.reliabilities for m, s in scores.items() if s.reliabilities is not None},
+                   "fusion_weights": {m: s.weights for m, s in scores.items() if s.weights is not None},
                    "judge_pairs": int(np.sum(judge.get("judge_count", 0) > 0)) if judge else 0,
                    "human_pairs": int(np.sum(human.get("human_count", 0) > 0)) if human else 0}
         return Counts(rows_in=len(feats.pair_ids), rows_written=sum(rows.values()),
@@ -94,6 +96,8 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
     with wh.connect(read_only=True) as con:
         table = con.execute(
             f"""SELECT pair_id, prompt_id, chosen_hash, rejected_hash, coalesce(tie, false) AS tie,
+                      array_to_string(list_transform(prompt, m -> m.role || ': ' || m.content), '\n') AS prompt_text,
+                      chosen.content AS chosen_text, rejected.content AS rejected_text,
                       length(chosen.content) AS chosen_chars, length(rejected.content) AS rejected_chars,
                       list_sum([contains(lower(chosen.content), m)::INT FOR m IN $1::VARCHAR[]]) AS chosen_refusals,
                       list_sum([contains(lower(rejected.content), m)::INT FOR m IN $1::VARCHAR[]]) AS rejected_refusals
@@ -174,5 +178,5 @@ def _rm_rows(pair_ids: list[str], method: str, result: nm.Scores, model: str, co
 
 def _member_names(method: str, count: int) -> list[str]:
     if method == NoiseMethod.PEER:
-        return ["reviewed", "peer_a", "peer_b"][:count]
+        return ["embedding_peer", "lexical_peer"][:count]
     return [f"{method}-{j}" for j in range(count)]

@@ -17,6 +17,7 @@ from datetime import datetime
 import duckdb
 
 from curate.release import store
+from curate.release.policy import outcomes
 from curate.warehouse import Warehouse, relations
 from schemas import JUDGMENTS, RELEASE_ROWS
 from schemas.noise import NOISE_RELIABILITIES, NOISE_SCORES_LATEST
@@ -83,7 +84,7 @@ def collect(wh: Warehouse, name: str) -> ReleaseFacts:
         # the evidence views as of the release snapshot, beside the release's decisions (written after it)
         with wh.connect(read_only=True, at=info.snapshot_id) as then:
             then.register("release_decisions", con.execute(
-                f"SELECT pair_id, decision FROM {RELEASE_ROWS.name} WHERE release = ?", [name]).to_arrow_table())
+                f"SELECT pair_id, decision, reason FROM {RELEASE_ROWS.name} WHERE release = ?", [name]).to_arrow_table())
             present = relations(then)
             noise_method = info.policy.noise_method
             return ReleaseFacts(
@@ -94,7 +95,7 @@ def collect(wh: Warehouse, name: str) -> ReleaseFacts:
                 policy_hash=info.policy_hash,
                 created_at=info.created_at,
                 run_id=info.run_id,
-                decisions=_figure(con, "SELECT decision, reason, count(*) AS pairs FROM rel GROUP BY ALL ORDER BY decision, pairs DESC, reason"),
+                decisions=Figure(_DECISION_COLUMNS, tuple(outcomes(then, "release_decisions", noise_method))),
                 splits=_figure(con, "SELECT split, count(*) AS pairs, count(DISTINCT prompt_id) AS prompts FROM rel "
                                     "WHERE split IS NOT NULL GROUP BY split ORDER BY split = 'train' DESC, split = 'validation' DESC, split"),
                 sources=_figure(con, _SOURCES),
@@ -111,6 +112,10 @@ def collect(wh: Warehouse, name: str) -> ReleaseFacts:
                 margins=_figure(con, _MARGINS),
             )
 
+
+# What each rule (decision, reason) did, with the estimated precision the evidence at the snapshot gives it
+# (``curate.release.policy.outcomes``; the release stage stores the same in releases.counts, view release_rules).
+_DECISION_COLUMNS = ("decision", "reason", "pairs", "scored", "est_precision", "mean_score")
 
 _FLIP = f"decision = '{Decision.FLIP}'"
 _REL = f"""
@@ -181,7 +186,7 @@ def _noise(then: duckdb.DuckDBPyConnection, present: set[str]) -> Figure:
 
 def _reliabilities(then: duckdb.DuckDBPyConnection) -> Figure:
     """The estimated reliabilities of the last noise run before the release: what the fused score weighed."""
-    return _figure(then, f"SELECT annotator, reliability FROM {NOISE_RELIABILITIES} WHERE run_id = "
+    return _figure(then, f"SELECT annotator, reliability, weight FROM {NOISE_RELIABILITIES} WHERE run_id = "
                          f"(SELECT run_id FROM {NOISE_RELIABILITIES} ORDER BY finished_at DESC LIMIT 1) ORDER BY annotator")
 
 

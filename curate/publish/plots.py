@@ -33,9 +33,9 @@ def noise_histogram(facts: ReleaseFacts) -> bytes:
     else:
         ax.hist(list(groups.values()), bins=40, range=(0, 1), stacked=True, label=list(groups),
                 color=[_COLORS.get(d, "#999") for d in groups])
-        for key, style in (("min_noise_to_drop", "--"), ("min_noise_to_flip", ":")):
+        for key, style in (("min_p_wrong_to_drop", "--"), ("min_p_wrong_to_flip", ":")):
             if isinstance(facts.policy.get(key), (int, float)):
-                ax.axvline(facts.policy[key], color="black", linewidth=0.9, linestyle=style, label=f"{key.removeprefix('min_noise_to_')} threshold")
+                ax.axvline(facts.policy[key], color="black", linewidth=0.9, linestyle=style, label=f"{key.removeprefix('min_p_wrong_to_')} threshold")
         ax.set_xlabel(f"{facts.noise_method} noise score (higher = more likely mislabeled)")
         ax.set_ylabel("pairs")
         ax.legend(title="decision")

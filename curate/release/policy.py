@@ -6,6 +6,11 @@ list of rules, the first matching rule deciding keep, flip or drop and giving
 the one reason code. Evidence tables a snapshot lacks (``annotations`` before
 that stage exists) read as empty, so the same query works at any snapshot and
 re-running it at the release's snapshot gives the same rows.
+
+The noise rules act without looking at truth: a probability bar alone would
+fire on one dataset and never on another (a fused P(wrong) that rarely reaches
+0.7 on real data), so they also take a share, by default the noise run's own
+estimate of how many labels are wrong, and act on the top-scored pairs up to it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curate import assets, ids
 from curate.config import read_yaml
@@ -26,12 +31,13 @@ from schemas.judge import JUDGE_PAIR_VERDICTS
 from schemas.noise import NOISE_SCORES_LATEST, RM_SCORES_LATEST
 from schemas.vocab import Decision, NoiseMethod, PairKind, Reason, Verdict
 
-__all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy"]
+__all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy", "outcomes"]
 
 ANNOTATIONS = "annotations"  # added by the annotation stage; read when the snapshot has it
 DEFAULT_POLICY = "policies/default.yaml"
 _NO_MAJORITY = "split"  # the human verdict of a pair whose annotators' top verdicts are tied
 _VERDICTS = ", ".join(f"'{v}'" for v in Verdict)
+_RENAMED = {"min_noise_to_flip": "min_p_wrong_to_flip", "min_noise_to_drop": "min_p_wrong_to_drop"}
 
 
 class ReleasePolicy(BaseModel):
@@ -39,9 +45,16 @@ class ReleasePolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    noise_method: str = Field(NoiseMethod.FUSED.value, description="noise_scores.method the thresholds read (higher = more likely mislabeled)")
-    min_noise_to_flip: float | None = Field(0.9, description="flip the label at or above this noise score; null: never")
-    min_noise_to_drop: float | None = Field(0.7, description="drop the pair at or above this noise score; null: never")
+    noise_method: str = Field(NoiseMethod.FUSED.value, description="noise_scores.method the noise rules read: P(stated label is wrong)")
+    min_p_wrong_to_flip: float | None = Field(0.9, ge=0, le=1, description="flip a pair within the share whose P(wrong) is at least "
+                                              "this (and, with flip_requires_judge, the judges agree); null: never flip")
+    flip_requires_judge: bool = Field(True, description="flip only where a majority of the pair's judge versions give a "
+                                      "position-consistent 'rejected' verdict; false: P(wrong) alone")
+    min_p_wrong_to_drop: float | None = Field(0.5, ge=0, le=1, description="drop a pair within the share (and not flipped) whose "
+                                              "P(wrong) is at least this; null: never drop")
+    max_drop_share: Literal["auto"] | float | None = Field(
+        "auto", description="the noise rules flip or drop at most this share of the scored in-scope pairs, the top-scored first; "
+                            "auto: the noise run's estimated wrong-label share (fused components noise_rate); null: no cap")
     if_unscored: Literal[Decision.KEEP, Decision.DROP] = Field(Decision.KEEP, description="decision for a pair without a noise score")
     human_override: bool = Field(True, description="annotators' majority verdicts decide over every automatic rule")
     include_ties: bool = Field(False, description="keep pairs labeled as ties (exported with margin 0)")
@@ -66,14 +79,41 @@ class ReleasePolicy(BaseModel):
     seed: int = Field(0, description="seed of the prompt -> split hash")
     license: str | None = Field(None, description="dataset license (Hub id) written on the card; publish refuses without one")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: object) -> object:
+        """An old policy file must fail, not silently fall back to the new defaults."""
+        old = sorted(set(data) & _RENAMED.keys()) if isinstance(data, dict) else []
+        if old:
+            raise ValueError("; ".join(f"{name} was renamed {_RENAMED[name]}" for name in old) +
+                             " (the noise rules also take max_drop_share now, default auto: see curate/policies/default.yaml)")
+        return data
+
+    @field_validator("max_drop_share", mode="before")
+    @classmethod
+    def _share(cls, value: object) -> object:
+        if value is None or value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1):
+            return value
+        raise ValueError(f"max_drop_share must be 'auto', a number in [0, 1] or null, got {value!r}")
+
     @model_validator(mode="after")
     def _check(self) -> ReleasePolicy:
-        flip, drop = self.min_noise_to_flip, self.min_noise_to_drop
+        flip, drop = self.min_p_wrong_to_flip, self.min_p_wrong_to_drop
         if flip is not None and drop is not None and flip < drop:
-            raise ValueError(f"min_noise_to_flip ({flip}) must be >= min_noise_to_drop ({drop}): flips are the surer cases")
+            raise ValueError(f"min_p_wrong_to_flip ({flip}) must be >= min_p_wrong_to_drop ({drop}): flips are the surer cases")
         if not self.splits or any(v < 0 for v in self.splits.values()) or abs(sum(self.splits.values()) - 1) > 1e-9:
             raise ValueError(f"split shares must be non-negative and sum to 1, got {self.splits}")
         return self
+
+    @classmethod
+    def from_stored(cls, stored: str) -> ReleasePolicy:
+        """A policy as a release stored it, by any version of curate. A policy stored before the share rule
+        named its thresholds ``min_noise_to_*`` and had no cap and no judge requirement: it is read as exactly
+        that, so re-making an old release still gives its rows."""
+        data = json.loads(stored)
+        if _RENAMED.keys() & data.keys():
+            data = {_RENAMED.get(k, k): v for k, v in data.items()} | {"max_drop_share": None, "flip_requires_judge": False}
+        return cls.model_validate(data)
 
     def canonical_json(self) -> str:
         """Key-sorted JSON: the stored form and the input of the hash (split order never matters, see ``_split_sql``)."""
@@ -103,20 +143,24 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     """
     present = relations(con)
     params: dict[str, object] = {"name": name}
-    rules = _rules(policy, params)
+    scope, noise_rules = _scope_rules(policy, params), _noise_rules(policy, params)
+    rules = scope + noise_rules
     decision = "CASE " + " ".join(f"WHEN {cond} THEN '{d}'" for cond, d, _ in rules) + f" ELSE '{Decision.KEEP}' END"
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for cond, _, r in rules) + f" ELSE '{Reason.KEPT}' END"
+    reaches = "CASE " + " ".join(f"WHEN {cond} THEN false" for cond, _, _ in scope) + " ELSE true END"
+    ranked = "reaches AND score IS NOT NULL"  # the pairs the share is of: scored, and left to the noise rules
     released = f"decision <> '{Decision.DROP}'"
     sql = f"""
     WITH noise AS ({_noise_sql(policy, present, params)}),
+         noise_rate AS ({_noise_rate_sql(present)}),
          ensemble AS ({_ensemble_sql(policy, present, params)}),
          judge AS ({_judge_sql(present)}),
          human AS ({_human_sql(policy, present)}),
          conflicted AS ({_conflicted_sql(present)}),
-         decided AS (
-            SELECT p.pair_id, p.prompt_id, coalesce(parent.prompt_id, p.prompt_id) AS split_key,
-                   p.tie, p.strength, n.score, e.margin AS rm_margin, h.verdict AS human,
-                   {decision} AS decision, {reason} AS reason
+         joined AS (
+            SELECT p.pair_id, p.prompt_id, coalesce(parent.prompt_id, p.prompt_id) AS split_key, p.source, p.language,
+                   p.kind, p.tie, p.strength, n.score, e.margin AS rm_margin, h.verdict AS human,
+                   c.pair_id IS NOT NULL AS conflicted, j.consistency, coalesce(j.against, false) AS judge_against
             FROM {PAIRS.name} p
             LEFT JOIN {PAIRS.name} parent ON parent.pair_id = p.parent_pair_id
             LEFT JOIN noise n ON n.pair_id = p.pair_id
@@ -124,7 +168,16 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
             LEFT JOIN judge j ON j.pair_id = p.pair_id
             LEFT JOIN human h ON h.pair_id = p.pair_id
             LEFT JOIN conflicted c ON c.pair_id = p.pair_id
-         )
+         ),
+         reached AS (SELECT *, {reaches} AS reaches FROM joined),
+         ranked AS (
+            SELECT *,
+                   CASE WHEN {ranked} THEN row_number() OVER (PARTITION BY {ranked} ORDER BY score DESC, pair_id) END AS noise_rank,
+                   count(*) FILTER ({ranked}) OVER () AS noise_pairs,
+                   coalesce((SELECT rate FROM noise_rate), avg(score) FILTER ({ranked}) OVER ()) AS estimated_rate
+            FROM reached
+         ),
+         decided AS (SELECT *, {decision} AS decision, {reason} AS reason FROM ranked)
     SELECT $name AS release, pair_id, prompt_id, decision, reason,
            CASE WHEN {released} THEN {_split_sql(policy, params)} END AS split,
            CASE WHEN {released} THEN {_margin_sql(policy, params)} END AS margin,
@@ -135,44 +188,87 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     return con.execute(sql, params).to_arrow_table()
 
 
-def _rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decision, Reason]]:
-    """(condition, decision, reason) in priority order; the first true condition decides."""
+def outcomes(con: duckdb.DuckDBPyConnection, decisions: str, noise_method: str) -> list[tuple]:
+    """What each rule did, by the evidence ``con`` sees: per (decision, reason) of relation ``decisions``
+    (pair_id, decision, reason), the pairs, how many have a fused score, the estimated precision and the mean
+    score of ``noise_method``, ordered by decision, pairs descending, reason.
+
+    The estimated precision is the share of the rule's pairs whose decision about the stated label is expected to
+    be right, from the fused P(wrong): its mean for a drop or a flip, 1 - its mean for a keep. Scope filters (source,
+    language, ties) make no claim about the label; for them it only says how noisy the pairs they filtered were."""
+    params: dict[str, object] = {}
+    if NOISE_SCORES_LATEST in relations(con):
+        params["noise_method"] = noise_method
+        p_wrong = f"SELECT pair_id, score FROM {NOISE_SCORES_LATEST} WHERE method = '{NoiseMethod.FUSED}'"
+        score = f"SELECT pair_id, score FROM {NOISE_SCORES_LATEST} WHERE method = $noise_method"
+    else:
+        p_wrong = score = _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS score")
+    sql = f"""
+    SELECT d.decision, d.reason, count(*) AS pairs, count(w.score) AS scored,
+           round(CASE WHEN d.decision = '{Decision.KEEP}' THEN 1 - avg(w.score) ELSE avg(w.score) END, 4) AS est_precision,
+           round(avg(s.score), 4) AS mean_score
+    FROM {decisions} d LEFT JOIN ({p_wrong}) w USING (pair_id) LEFT JOIN ({score}) s USING (pair_id)
+    GROUP BY d.decision, d.reason ORDER BY d.decision, pairs DESC, d.reason"""
+    return con.execute(sql, params).fetchall()
+
+
+def _scope_rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decision, Reason]]:
+    """(condition, decision, reason) in priority order, before the noise rules: scope, humans, ties, conflicts,
+    judge consistency. A pair none of them decides reaches the noise rules and counts in their share."""
     rules: list[tuple[str, Decision, Reason]] = []
     if policy.sources is not None:
         params["sources"] = policy.sources
-        rules.append(("NOT list_contains($sources::VARCHAR[], p.source)", Decision.DROP, Reason.SOURCE_FILTERED))
+        rules.append(("NOT list_contains($sources::VARCHAR[], source)", Decision.DROP, Reason.SOURCE_FILTERED))
     if policy.exclude_sources:
         params["exclude_sources"] = policy.exclude_sources
-        rules.append(("list_contains($exclude_sources::VARCHAR[], p.source)", Decision.DROP, Reason.SOURCE_FILTERED))
+        rules.append(("list_contains($exclude_sources::VARCHAR[], source)", Decision.DROP, Reason.SOURCE_FILTERED))
     if policy.languages is not None:
         params["languages"] = policy.languages
-        rules.append(("NOT list_contains($languages::VARCHAR[], p.language)", Decision.DROP, Reason.LANGUAGE_FILTERED))
+        rules.append(("NOT list_contains($languages::VARCHAR[], language)", Decision.DROP, Reason.LANGUAGE_FILTERED))
     if not policy.include_augmentations:
-        rules.append((f"coalesce(p.kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}'", Decision.DROP, Reason.AUGMENTATION_EXCLUDED))
+        rules.append((f"coalesce(kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}'", Decision.DROP, Reason.AUGMENTATION_EXCLUDED))
     if policy.human_override:
         rules += [
-            (f"h.verdict = '{Verdict.CHOSEN}'", Decision.KEEP, Reason.HUMAN_OVERRIDE),
-            (f"h.verdict = '{Verdict.REJECTED}'", Decision.FLIP, Reason.HUMAN_OVERRIDE),
-            (f"h.verdict = '{Verdict.TIE}'", Decision.DROP, Reason.HUMAN_OVERRIDE),
-            (f"h.verdict = '{_NO_MAJORITY}'", Decision.DROP, Reason.HUMAN_SPLIT),
+            (f"human = '{Verdict.CHOSEN}'", Decision.KEEP, Reason.HUMAN_OVERRIDE),
+            (f"human = '{Verdict.REJECTED}'", Decision.FLIP, Reason.HUMAN_OVERRIDE),
+            (f"human = '{Verdict.TIE}'", Decision.DROP, Reason.HUMAN_OVERRIDE),
+            (f"human = '{_NO_MAJORITY}'", Decision.DROP, Reason.HUMAN_SPLIT),
         ]
     if policy.include_ties:
-        rules.append(("p.tie", Decision.KEEP, Reason.KEPT))  # no noise rule applies to a pair without a preference
+        rules.append(("tie", Decision.KEEP, Reason.KEPT))  # no noise rule applies to a pair without a preference
     else:
-        rules.append(("p.tie", Decision.DROP, Reason.TIE_EXCLUDED))
+        rules.append(("tie", Decision.DROP, Reason.TIE_EXCLUDED))
     if not policy.include_conflicted:
-        rules.append(("c.pair_id IS NOT NULL", Decision.DROP, Reason.LABEL_CONFLICT))
+        rules.append(("conflicted", Decision.DROP, Reason.LABEL_CONFLICT))
     if policy.min_judge_consistency is not None:
         params["min_judge_consistency"] = policy.min_judge_consistency
-        rules.append(("j.consistency < $min_judge_consistency", Decision.DROP, Reason.JUDGE_INCONSISTENT))
-    if policy.min_noise_to_flip is not None:
-        params["min_noise_to_flip"] = policy.min_noise_to_flip
-        rules.append(("n.score >= $min_noise_to_flip", Decision.FLIP, Reason.NOISE_FLIP))
-    if policy.min_noise_to_drop is not None:
-        params["min_noise_to_drop"] = policy.min_noise_to_drop
-        rules.append(("n.score >= $min_noise_to_drop", Decision.DROP, Reason.NOISE_DROP))
-    if policy.min_noise_to_flip is not None or policy.min_noise_to_drop is not None:
-        rules.append(("n.score IS NULL", Decision(policy.if_unscored), Reason.UNSCORED))
+        rules.append(("consistency < $min_judge_consistency", Decision.DROP, Reason.JUDGE_INCONSISTENT))
+    return rules
+
+
+def _noise_rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decision, Reason]]:
+    """The flip rule, the drop rule and the unscored rule, over ``ranked``'s columns: a pair's rank by score among
+    the pairs that reach them (``noise_rank``, 1 = most likely wrong, ties by pair_id), their number and the
+    estimated wrong-label share. Both rules act only within the share: rank <= floor(share x pairs)."""
+    flip, drop, share = policy.min_p_wrong_to_flip, policy.min_p_wrong_to_drop, policy.max_drop_share
+    if flip is None and drop is None:
+        return []
+    if share is None:
+        within = "true"
+    else:
+        if share != "auto":
+            params["max_drop_share"] = float(share)
+        rate = "estimated_rate" if share == "auto" else "$max_drop_share"
+        within = f"noise_rank <= floor(round({rate} * noise_pairs, 9))"  # rounded first: 0.4 (an average) x 10 is 4
+    rules: list[tuple[str, Decision, Reason]] = []
+    if flip is not None:
+        params["min_p_wrong_to_flip"] = flip
+        agreed = " AND judge_against" if policy.flip_requires_judge else ""
+        rules.append((f"{within} AND score >= $min_p_wrong_to_flip{agreed}", Decision.FLIP, Reason.NOISE_FLIP))
+    if drop is not None:
+        params["min_p_wrong_to_drop"] = drop
+        rules.append((f"{within} AND score >= $min_p_wrong_to_drop", Decision.DROP, Reason.NOISE_DROP))
+    rules.append(("score IS NULL", Decision(policy.if_unscored), Reason.UNSCORED))
     return rules
 
 
@@ -199,14 +295,25 @@ def _ensemble_sql(policy: ReleasePolicy, present: set[str], params: dict) -> str
     )
 
 
+def _noise_rate_sql(present: set[str]) -> str:
+    """The estimated wrong-label share of the latest fused run (its rows' components ``noise_rate``: the EM's rate,
+    the mean posterior); NULL without one, and ``max_drop_share: auto`` then takes the mean score in the share's pool."""
+    if NOISE_SCORES_LATEST not in present:
+        return "SELECT NULL::DOUBLE AS rate"
+    return (f"SELECT avg(TRY_CAST(json_extract(components, '$.noise_rate') AS DOUBLE)) AS rate "
+            f"FROM {NOISE_SCORES_LATEST} WHERE method = '{NoiseMethod.FUSED}'")
+
+
 def _judge_sql(present: set[str]) -> str:
-    """Per pair, the share of its judge versions (judge, template, attribute) judged in both orders whose two
-    verdicts agree, from the judge stage's ``judge_pair_verdicts`` view."""
+    """Per pair, from the judge stage's ``judge_pair_verdicts`` view: the share of its judge versions (judge, template,
+    attribute) judged in both orders whose two verdicts agree, and whether a strict majority of all its versions
+    give a position-consistent verdict against the label (what a flip needs besides the score)."""
     if JUDGE_PAIR_VERDICTS not in present:
-        return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS consistency")
+        return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS consistency, NULL::BOOLEAN AS against")
     return (
-        f"SELECT pair_id, avg(consistent::INTEGER)::DOUBLE AS consistency FROM {JUDGE_PAIR_VERDICTS} "
-        "WHERE both_orders GROUP BY pair_id"
+        f"SELECT pair_id, avg(consistent::INTEGER) FILTER (both_orders)::DOUBLE AS consistency, "
+        f"count(*) FILTER (consistent AND verdict = '{Verdict.REJECTED}') * 2 > count(*) AS against "
+        f"FROM {JUDGE_PAIR_VERDICTS} GROUP BY pair_id"
     )
 
 

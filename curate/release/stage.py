@@ -1,10 +1,13 @@
 """Stage ``release``: an immutable, reproducible dataset version decided by a policy.
 
 ``run`` reads the warehouse as of one DuckLake snapshot, applies a policy
-(``curate.release.policy``: noise thresholds, human overrides, scope filters,
+(``curate.release.policy``: noise rules, human overrides, scope filters,
 margins, splits) to every pair, and commits one ``releases`` row plus one
 ``release_rows`` row per pair: keep, flip or drop with one reason code, and
-the split of the pair's prompt. The release stores the snapshot it read, its
+the split of the pair's prompt. What each rule did (pairs, estimated precision,
+mean score) is measured at the same snapshot and stored in ``releases.counts``
+(``rules``; view ``release_rules``), because later noise runs change the evidence
+it was judged by. The release stores the snapshot it read, its
 parent and the policy with its hash, so ``store.rematerialize`` can re-run the
 same query at the same snapshot (time travel) and get the same rows, bit for bit.
 Names are never reused. Exports (``curate.release.export``) and cards read
@@ -20,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.release.config import ReleaseConfig
-from curate.release.policy import decide
+from curate.release.policy import ReleasePolicy, decide, outcomes
 from curate.release.store import ReleaseError, ReleaseExists, lookup
 from curate.stage import Counts, StageResult, StageRun
 from curate.warehouse import LAKE, Transaction, Warehouse
@@ -34,8 +37,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 def run(wh: Warehouse, cfg: ReleaseConfig) -> StageResult:
     """Materialize release ``cfg.name`` from the warehouse as it is now, under ``cfg.policy``. ``details``: the
-    counts stored in ``releases.counts`` (rows, decisions, reasons, decision_reasons, splits), the name and
-    the snapshot read."""
+    counts stored in ``releases.counts`` (rows, decisions, reasons, decision_reasons, splits, rules), the name
+    and the snapshot read."""
     name, policy = cfg.name, cfg.policy
     if not _NAME.fullmatch(name):
         raise ReleaseError(f"bad release name {name!r}: letters, digits, '.', '_' and '-', starting with a letter or digit")
@@ -45,13 +48,14 @@ def run(wh: Warehouse, cfg: ReleaseConfig) -> StageResult:
         if cfg.parent is not None:
             lookup(con, cfg.parent)  # the parent must exist
         snapshot = _latest_snapshot(con)
-        table = decide(con, policy, name)
+        decided = _decide(con, policy, name)
         if _latest_snapshot(con) != snapshot:  # a writer committed meanwhile: read exactly the snapshot recorded
-            table = None
-    if table is None:
+            decided = None
+    if decided is None:
         with wh.connect(at=snapshot) as con:
-            table = decide(con, policy, name)
-    counts = _counts(table)
+            decided = _decide(con, policy, name)
+    table, rules = decided
+    counts = _counts(table) | {"rules": rules}
 
     def write(tx: Transaction) -> Counts:
         _refuse_taken(tx.con, name)
@@ -72,6 +76,17 @@ def run(wh: Warehouse, cfg: ReleaseConfig) -> StageResult:
         )
 
     return stage_run.commit(wh, write, message=f"release {name}")
+
+
+def _decide(con, policy: ReleasePolicy, name: str) -> tuple[pa.Table, dict[str, dict]]:
+    """The release's rows, and per ``decision:reason`` what that rule did (``policy.outcomes``), both read on ``con``."""
+    table = decide(con, policy, name)
+    con.register("_decided", table)
+    try:
+        rules = outcomes(con, "_decided", policy.noise_method)
+    finally:
+        con.unregister("_decided")
+    return table, {f"{d}:{r}": {"pairs": n, "scored": k, "est_precision": p, "mean_score": m} for d, r, n, k, p, m in rules}
 
 
 def _counts(table: pa.Table) -> dict:

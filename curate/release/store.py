@@ -69,7 +69,7 @@ def lookup(con: duckdb.DuckDBPyConnection, name: str) -> ReleaseInfo:
         known = [r[0] for r in con.execute(f"SELECT name FROM {RELEASES.name} ORDER BY created_at").fetchall()]
         raise UnknownRelease(f"no release named {name!r}; releases: {', '.join(known) or 'none yet'}", release=name)
     name, snapshot, parent, policy, policy_hash, counts, created_at, run_id = row
-    return ReleaseInfo(name=name, snapshot_id=snapshot, parent=parent, policy=ReleasePolicy.model_validate_json(policy),
+    return ReleaseInfo(name=name, snapshot_id=snapshot, parent=parent, policy=ReleasePolicy.from_stored(policy),
                        policy_hash=policy_hash, counts=json.loads(counts), created_at=created_at, run_id=run_id)
 
 
