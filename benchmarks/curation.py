@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from provenance import header  # noqa: E402
 
 from curate import embed, ingest, judge, noise, release  # noqa: E402
+from curate.noise import calibrate  # noqa: E402
 from curate.noise import methods as nm  # noqa: E402
 from curate.noise import rm  # noqa: E402
 from curate.noise.config import NoiseConfig  # noqa: E402
@@ -67,6 +68,7 @@ TARGETS = {  # injected rate: minimum fused AUROC, release precision, release re
 }
 ORACLE_SHARE = 0.95  # fused AUROC at least this share of the oracle's
 MAX_LOST_POINTS = 0.5  # accuracy the curated release may cost at 0% injected
+RATE_TOLERANCE = 0.05  # fused noise-rate estimate within this of injected + the 0% estimate
 RUNTIME_LIMIT_S, RSS_LIMIT_MB, DEFAULT_GRID = 900, 2048, (5, 3)  # the default command: 5 seeds x 3 rates, warm
 JUDGE_RELIABILITY_TOLERANCE, JUDGE_GAIN = 0.05, 0.05
 
@@ -266,7 +268,7 @@ def _measure(state: dict, flip: np.ndarray, rate: float, seed: int, embed_cfg, w
     out["stated_precision"] = float(np.mean(p[removed])) if removed.any() and p is not None else math.nan
     out["noise_rate"] = details.get("noise_rate", {}).get(FUSED)
     if p is not None:
-        out["calibration"] = {"ece": _ece(p, flip), "brier": _brier(p, flip), "p": p, "y": flip}
+        out["calibration"] = {"ece": calibrate.ece(p, flip), "brier": calibrate.brier(p, flip), "p": p, "y": flip}
     out["ablation"], strengths = _ablation(state["fusion"], flip)
     out["spearman"] = {"methods": _spearman({m: s for m, s in scores.items() if m != FUSED}), "fusion sources": _spearman(strengths)}
     return out
@@ -419,37 +421,6 @@ def _spearman(series: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
     return {(a, b): float(np.corrcoef(ranked[a], ranked[b])[0, 1]) for i, a in enumerate(names) for b in names[i + 1:]}
 
 
-def _calibrate():
-    """``curate.noise.calibrate`` when the library has it (ece, brier, reliability), else None: computed here."""
-    try:
-        from curate.noise import calibrate
-    except ImportError:
-        return None
-    return calibrate if all(hasattr(calibrate, f) for f in ("ece", "brier", "reliability")) else None
-
-
-def _bins(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
-    """(mean predicted, observed share, count) per equal-width bin of P(wrong), empty bins left out."""
-    lib = _calibrate()
-    if lib is not None:
-        return [(float(m), float(o), int(c)) for m, o, c in zip(*lib.reliability(p, y, bins))]
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    return [(float(p[which == b].mean()), float(y[which == b].mean()), int((which == b).sum())) for b in range(bins) if (which == b).any()]
-
-
-def _ece(p: np.ndarray, y: np.ndarray) -> float:
-    """Expected calibration error over 10 equal-width bins (count-weighted |predicted - observed|)."""
-    lib = _calibrate()
-    if lib is not None:
-        return float(lib.ece(p, y))
-    return float(sum(n * abs(mp - obs) for mp, obs, n in _bins(p, y)) / len(p))
-
-
-def _brier(p: np.ndarray, y: np.ndarray) -> float:
-    lib = _calibrate()
-    return float(lib.brier(p, y)) if lib is not None else float(np.mean((p - y) ** 2))
-
-
 def _ci(values) -> tuple[float, float, float]:
     """Mean and 95% t-interval over seeds (NaN bounds with one seed)."""
     from scipy import stats
@@ -492,8 +463,8 @@ def _plot(runs: list[dict], rates: list[float], path: Path) -> None:
             if not cal:
                 continue
             p, y = np.concatenate([c["p"] for c in cal]), np.concatenate([c["y"] for c in cal])
-            points = _bins(p, y)
-            ax.plot([b[0] for b in points], [b[1] for b in points], marker="o", label=f"{label} (ECE {_ece(p, y):.3f})")
+            points = list(zip(*calibrate.reliability(p, y, 10)))
+            ax.plot([b[0] for b in points], [b[1] for b in points], marker="o", label=f"{label} (ECE {calibrate.ece(p, y):.3f})")
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
         ax.set(title=f"{rate:.0%} flips injected", xlabel="fused P(wrong), binned", ylabel="share injected flips", xlim=(0, 1), ylim=(0, 1))
         ax.legend(loc="upper left", fontsize=8)
@@ -712,6 +683,13 @@ def _verdicts(args, rates, at, runs, base, elapsed) -> list[str]:
             parts.append(f"R {value:.2f} (>= {target['R']}): {check(value >= target['R'])}")
         lines.append(f"- {rate:.0%} injected: " + "; ".join(parts))
     if 0.0 in rates:
+        base_rate = _mean([r["noise_rate"] for r in at[0.0]])
+        for rate in [r for r in rates if r > 0]:
+            expected = base_rate + rate * (1 - 2 * base_rate)  # flips on top of the data's own (estimated) noise
+            estimate = _mean([r["noise_rate"] for r in at[rate]])
+            lines.append(f"- {rate:.0%} injected: fused noise-rate estimate {estimate:.3f} vs injected + base "
+                         f"{expected:.3f} (base: the 0% estimate {base_rate:.3f}; within {RATE_TOLERANCE}): "
+                         f"{check(abs(estimate - expected) <= RATE_TOLERANCE)}")
         lost = -_mean([100 * (r["acc"]["curated"] - r["acc"]["clean"]) for r in at[0.0]])
         lines.append(f"- 0% injected: the curated release costs {lost:.2f} points of accuracy (<= {MAX_LOST_POINTS}): {check(lost <= MAX_LOST_POINTS)}")
     if args.judge_arm:
