@@ -58,7 +58,9 @@ def release(
         f"[red]{decisions[Decision.DROP]} drop[/]; policy {chosen.hash}; committed as snapshot {result.snapshot_id}"
     )
     reasons = sorted(counts["decision_reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
-    print_table(["decision", "reason", "pairs"], [(*k.split(":", 1), v) for k, v in reasons], title="decisions")
+    rules = counts.get("rules", {})
+    print_table(["decision", "reason", "pairs", "est. precision"],
+                [(*k.split(":", 1), v, rules.get(k, {}).get("est_precision")) for k, v in reasons], title="decisions")
     print_table(["split", "pairs"], list(counts["splits"].items()), title="splits (by prompt)")
 
 

@@ -59,10 +59,7 @@ class FusionConfig(BaseModel):
     @field_validator("sources")
     @classmethod
     def _reward_models(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(RM_METHODS))
-        if unknown or not value:
-            raise ValueError(f"unknown or no fusion sources {unknown}; choose from {', '.join(RM_METHODS)}")
-        return [m for m in RM_METHODS if m in value]
+        return _chosen(value, RM_METHODS, "fusion sources")
 
 
 class NoiseConfig(BaseModel):
@@ -82,11 +79,16 @@ class NoiseConfig(BaseModel):
     @field_validator("methods")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(METHODS))
-        if unknown or not value:
-            raise ValueError(f"unknown or no methods {unknown}; choose from {', '.join(METHODS)}")
-        return [m for m in METHODS if m in value]
+        return _chosen(value, METHODS, "methods")
 
     def config_hash(self) -> str:
         """The hash on every score row: this config and the refusal-marker file it checks with."""
         return hashlib.sha256((self.model_dump_json() + checks.markers_text()).encode()).hexdigest()[:16]
+
+
+def _chosen(value: list[str], allowed: tuple[NoiseMethod, ...], what: str) -> list[str]:
+    """``value`` in ``allowed``'s order; an unknown name or an empty list is an error naming the choices."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown or not value:
+        raise ValueError(f"unknown or no {what} {unknown}; choose from {', '.join(allowed)}")
+    return [m for m in allowed if m in value]

@@ -1,22 +1,24 @@
-"""The noise-scoring methods on arrays: embeddings and optional evidence in, one score per pair and method out.
+"""The noise-scoring methods on arrays: embeddings, texts and optional evidence in, one score per pair and method out.
 
-Kept apart from the stage (``curate.noise``) so the benchmark runs exactly the
-same code on relabeled copies of the data. Every score is "higher = more
-likely mislabeled"; the reward-model scores are posterior probabilities that
-the stated label is flipped, so they compare across methods and thresholds
-such as 0.5 mean the same thing everywhere.
+Kept apart from the stage (``curate.noise``) so the benchmarks run exactly the same code on relabeled
+copies of the data. Every score is "higher = more likely mislabeled"; the reward-model scores are
+calibrated out-of-fold probabilities that the stated label is wrong (``calibrate``), so they compare
+across methods and a threshold such as 0.5 means the same thing everywhere.
 
-- ``bt``: one cross-fitted Bradley-Terry head; P(flip | its out-of-fold margin).
-- ``ensemble``: M bootstrap heads per fold ("Secrets of RLHF, Part II"); P(flip) from the mean margin,
-  with the std over members kept as a component (the ``noise_summary`` view's "ambiguous" class).
-- ``confident``: confident learning over the ``bt`` margins; 1 - self-confidence, and the pruned set.
-- ``peer``: dual-RM peer review (``rm.peer_review``); the reviewed head's and both peers' margins,
-  averaged, as P(flip). Its drop ratio is the noise rate estimated from the ``bt`` margins.
+- ``bt``: one cross-fitted Bradley-Terry head.
+- ``ensemble``: M bootstrap heads per fold ("Secrets of RLHF, Part II"); the mean margin, with the std over
+  members kept as a component (the ``noise_summary`` view's "ambiguous" class).
+- ``peer``: CRM peer review (``rm.peer_review``) on the embedding view and the lexical view (``lexical``);
+  the two peers' margins, each in units of its spread, averaged. Its curriculum's ceiling is the ensemble's rate.
+- ``dynamics``: area under the margin over the training epochs, against threshold pairs (``dynamics``).
+- ``confident``: confident learning over the ensemble's calibrated probabilities; its score is how far a
+  pair's probability for the other class clears that class's threshold, and its issue set is a component.
+- ``cross``: a fine-tuned cross-encoder per fold (``cross``); opt-in, slow on a CPU.
 - ``judge`` / ``human``: share of position-consistent judge verdicts (of human verdicts) against the label.
-- ``fused``: P(flip | all evidence) from a Dawid-Skene EM (``fusion``): the stated label, each judge version
-  (judge x template x attribute x settings) and the humans are annotators whose accuracies (the label's is 1 - the noise rate) are estimated from the data, and
-  the reward models (ensemble and peer combined) enter as a per-pair likelihood ratio. The estimated rate and
-  reliabilities come with the scores.
+- ``fused``: P(wrong | all evidence) from a Dawid-Skene EM (``fuse``): the stated label, each judge version
+  and the humans are annotators with estimated accuracies, and the reward-model sources named in
+  ``fusion.sources`` are one annotator, combined by their estimated reliability and calibrated together.
+  The estimated rate, reliabilities and weights come with the scores.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Noise: score every pair for how likely its label is wrong, by several methods, as evidence.
 
-Reads the pairs, their embeddings (the ``embed`` stage's cache; run it first),
-the judge's position-consistent verdicts (``judge_pair_verdicts``) and human
-verdicts (``annotations``) when the warehouse has them, and appends:
+Reads the pairs (their texts feed the lexical view and the cross-encoder), their
+embeddings (the ``embed`` stage's cache; run it first), the judge's
+position-consistent verdicts (``judge_pair_verdicts``) and human verdicts
+(``annotations``) when the warehouse has them, and appends:
 
-- ``rm_scores``: out-of-fold margins per pair and member model (bt, ensemble, peer);
-- ``noise_scores``: one row per pair and method (bt, ensemble, peer, confident, judge,
-  human, fused), higher = more likely mislabeled, with the inputs in ``components``.
+- ``rm_scores``: out-of-fold margins per pair and member model (bt, ensemble, peer, cross);
+- ``noise_scores``: one row per pair and method (bt, ensemble, peer, confident, dynamics,
+  cross, judge, human, fused), higher = more likely mislabeled, with the inputs in ``components``.
 
 A run writes every pair of each method it computes, and never deletes: earlier
 runs' rows stay in the tables, and readers take the latest run of each pair and
