@@ -557,9 +557,8 @@ def _downstream_table(rates, at) -> list[str]:
 
 
 def _calibration_table(rates, at, plot) -> list[str]:
-    lib = "`curate.noise.calibrate` (ece, brier, reliability)" if _calibrate() else "computed here (10 equal-width bins)"
     lines = ["## Calibration of the fused P(wrong) against the injected flips", "",
-             f"ECE and Brier by {lib}; Brier of the constant injected share for reference. Reliability diagram: `{plot.name}`.", "",
+             "ECE and Brier by `curate.noise.calibrate` (ece, brier, reliability: 10 equal-width bins); Brier of the constant injected share for reference. Reliability diagram: `{plot.name}`.", "",
              "| injected | ECE | Brier | Brier of the constant rate |", "|---|---|---|---|"]
     for rate in rates:
         rs = [r for r in at[rate] if "calibration" in r]
