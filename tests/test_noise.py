@@ -141,7 +141,7 @@ def test_noise_judge_verdicts_become_a_method_and_move_the_fused_score(scored, t
     llr = query(wh, "SELECT CAST(components->>'judge_llr' AS DOUBLE) FROM noise_scores_latest WHERE method = 'fused' AND pair_id = ?", [pair_ids[0]])
     assert llr[0][0] > 0
     details = json.loads(query(wh, "SELECT counts->'details' FROM runs WHERE stage = 'noise' ORDER BY finished_at DESC LIMIT 1")[0][0])
-    assert set(details["reliabilities"]["fused"]) == {"label", "peer", "test-judge pairwise overall", "other-judge pairwise overall"}
+    assert set(details["reliabilities"]["fused"]) == {"label", "ensemble", "peer", "test-judge pairwise overall", "other-judge pairwise overall"}
 
 
 def test_noise_without_embeddings_fails_with_a_hint(wh, tmp_path):
@@ -162,7 +162,7 @@ def test_noise_run_details_carry_the_estimated_reliabilities(scored):
     details = query(wh, "SELECT counts->'details' FROM runs WHERE stage = 'noise' ORDER BY started_at LIMIT 1")[0][0]  # a CLI run
     details = json.loads(details) if isinstance(details, str) else details
     reliabilities = details["reliabilities"]["fused"]
-    assert set(reliabilities) == {"label", "peer"}  # the default reward-model source; no judge or human verdicts yet
+    assert set(reliabilities) == {"label", "ensemble", "peer"}  # the default reward-model sources; no judge or human verdicts yet
     assert sum(details["fusion_weights"]["fused"].values()) == pytest.approx(1.0)
     assert reliabilities["label"] == pytest.approx(1 - details["noise_rate"]["fused"])
 
