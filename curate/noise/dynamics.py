@@ -24,7 +24,6 @@ trajectory), on the same batched ``heads.Heads``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,34 +93,8 @@ def training_dynamics(
 
 def _trajectories(phi_c: np.ndarray, phi_r: np.ndarray, train: np.ndarray, signs: np.ndarray, cfg: RMConfig,
                   seed: int, epochs: int, batch_size: int) -> np.ndarray:
-    """Mini-batch Adam on G heads at once; every pair's margin under every head at the end of each epoch, (epochs, n, G)."""
-    import torch
-
-    from curate.threads import cap_torch
-
-    cap_torch(cfg.threads)
-    generator = torch.Generator().manual_seed(seed)
-    xc, xr = torch.from_numpy(np.ascontiguousarray(phi_c)), torch.from_numpy(np.ascontiguousarray(phi_r))
-    if not cfg.hidden:
-        xc, xr = xc - xr, None
-    w = torch.from_numpy(train.astype(np.float32))
-    sg = torch.from_numpy(signs.astype(np.float32))
-    groups, n = w.shape
-    model = heads.Heads(groups, xc.shape[1], cfg.hidden, generator)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    batch = min(batch_size or n, n)
-    out = np.empty((epochs, n, groups))
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n, batch):
-            idx = order[start : start + batch]
-            bw = w[:, idx]
-            margins = model(xc[idx], None if xr is None else xr[idx]).T * sg[:, idx]  # (G, b) on each head's labels
-            losses = torch.nn.functional.softplus(-margins)
-            loss = ((losses * bw).sum(dim=1) / bw.sum(dim=1).clamp_min(1e-6)).sum() + cfg.weight_decay * model.penalty().sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        with torch.no_grad():
-            out[epoch] = model(xc, xr).numpy()
-    return out
+    """Mini-batch Adam on G heads at once (``heads.fit``); every pair's margin under every head after each epoch, (epochs, n, G)."""
+    recorded: list[np.ndarray] = []
+    run = cfg.model_copy(update={"epochs": epochs, "batch_size": min(batch_size or len(phi_c), len(phi_c))})
+    heads.fit(phi_c, phi_r, train, run, seed=seed, signs=signs, on_epoch=lambda trained: recorded.append(trained.margins(phi_c, phi_r)))
+    return np.stack(recorded)

@@ -16,6 +16,7 @@ and in every batch each set trains on the pairs its peer keeps (``small_loss_sha
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,10 +74,11 @@ class Heads:
 
 
 def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig, *, seed: int,
-        signs: np.ndarray | None = None) -> Heads:
+        signs: np.ndarray | None = None, on_epoch: Callable[[Heads], None] | None = None) -> Heads:
     """Train G heads at once; ``weights`` (G, n) are each head's per-pair training weights.
 
     ``signs`` (G, n), if given, trains a head on a pair reversed where it is -1 (a relabeled variant).
+    ``on_epoch(heads)``, if given, is called after every epoch (training dynamics record the margins there).
     """
     import torch
 
@@ -86,12 +88,15 @@ def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig
     sg = None if signs is None else torch.from_numpy(signs.astype(np.float32))
     heads = Heads(len(w), view[0].shape[1], cfg.hidden, generator)
     optimizer = torch.optim.Adam(heads.parameters(), lr=cfg.lr)
-    for idx in _batches(len(phi_c), cfg.batch_size, cfg.epochs, generator):
-        bw = w if idx is None else w[:, idx]
-        bs = sg if sg is None or idx is None else sg[:, idx]
-        margins = _margins(heads, view, idx)
-        losses = torch.nn.functional.softplus(-(margins if bs is None else margins * bs))
-        _step(optimizer, _objective(losses, bw, heads, cfg.weight_decay))
+    for _ in range(cfg.epochs):
+        for idx in _epoch(len(phi_c), cfg.batch_size, generator):
+            bw = w if idx is None else w[:, idx]
+            bs = sg if sg is None or idx is None else sg[:, idx]
+            margins = _margins(heads, view, idx)
+            losses = torch.nn.functional.softplus(-(margins if bs is None else margins * bs))
+            _step(optimizer, _objective(losses, bw, heads, cfg.weight_decay))
+        if on_epoch is not None:
+            on_epoch(heads)
     return heads
 
 
@@ -157,14 +162,19 @@ def _view(phi_c: np.ndarray, phi_r: np.ndarray, hidden: int) -> tuple[torch.Tens
 
 
 def _batches(n: int, batch: int, epochs: int, generator: torch.Generator):
-    """Each step's pair indices: a fresh permutation per epoch cut into batches, or None (all pairs) when full-batch."""
+    """Each step's pair indices over ``epochs`` epochs (``_epoch``)."""
+    for _ in range(epochs):
+        yield from _epoch(n, batch, generator)
+
+
+def _epoch(n: int, batch: int, generator: torch.Generator):
+    """One epoch's steps: a fresh permutation cut into batches, or None (all pairs) when full-batch."""
     import torch
 
     batch = batch or n
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator) if batch < n else None
-        for start in range(0, n, batch):
-            yield None if order is None else order[start : start + batch]
+    order = torch.randperm(n, generator=generator) if batch < n else None
+    for start in range(0, n, batch):
+        yield None if order is None else order[start : start + batch]
 
 
 def _margins(heads: Heads, view: tuple[torch.Tensor, torch.Tensor | None], idx: torch.Tensor | None) -> torch.Tensor:
