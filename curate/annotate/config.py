@@ -47,7 +47,7 @@ class RoutingPolicy(BaseModel):
     A batch holds up to ``limit`` pairs: first a uniform random ``audit_share`` of them (the audit sample,
     which measures how often labels and the judge are wrong without selection bias), then the targeted
     reasons taken in turn, one pair from each reason per round, each reason's pairs best first:
-    likely wrong (highest fused P(wrong)), uncertain (P(wrong) nearest ``uncertain_center``, the release's
+    likely wrong (highest fused P(wrong) first), uncertain (P(wrong) nearest ``uncertain_center``, the release's
     drop threshold), judge verdicts against the label, and judge verdicts that flipped with the sides."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,7 +57,9 @@ class RoutingPolicy(BaseModel):
     reasons: list[Literal["likely_wrong", "uncertain", "judge_contradicts", "judge_inconsistent"]] = Field(
         default_factory=lambda: ["likely_wrong", "uncertain", "judge_contradicts", "judge_inconsistent"],
         description="targeted reasons, in the order they take turns")
-    min_p_wrong: float = Field(0.5, ge=0, le=1, description="fused P(wrong) at or above which a pair counts as likely wrong")
+    min_p_wrong: float | None = Field(None, ge=0, le=1, description="route as likely wrong only at or above this fused P(wrong) "
+                                      "(unset: the highest first, whatever their level: on small or clean data the fused "
+                                      "probabilities can all be low while their order still finds the flipped labels)")
     uncertain_center: float = Field(0.5, ge=0, le=1, description="P(wrong) where a verdict changes the release decision most "
                                     "(the default release policy drops at 0.5)")
     max_uncertain_distance: float = Field(0.25, ge=0, le=0.5, description="most |P(wrong) - center| a pair may have to count as uncertain")

@@ -68,7 +68,8 @@ def _targeted(candidates: dict[str, dict], reason: str, policy: RoutingPolicy) -
     """One reason's pairs, best first."""
     rows = candidates.items()
     if reason == RouteReason.LIKELY_WRONG:
-        chosen = sorted((p for p, c in rows if c["p_wrong"] is not None and c["p_wrong"] >= policy.min_p_wrong),
+        floor = policy.min_p_wrong or 0.0
+        chosen = sorted((p for p, c in rows if c["p_wrong"] is not None and c["p_wrong"] >= floor),
                         key=lambda p: (-candidates[p]["p_wrong"], p))
     elif reason == RouteReason.UNCERTAIN:
         distance = {p: abs(c["p_wrong"] - policy.uncertain_center) for p, c in rows if c["p_wrong"] is not None}

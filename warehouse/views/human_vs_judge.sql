@@ -1,0 +1,105 @@
+-- The annotators' majority verdict against the judge's position-consistent verdict, per batch, source and judge
+-- version (named `judge template attribute`; versions that differ only in template text or sampling settings share
+-- a name and pool), with '*' for every source, every batch (the imported annotations, batch NULL, included) and
+-- every judge version: judge '*' is the plurality of the versions' verdicts on the pair (a tie among them: no
+-- verdict). The human majority is the plurality of each annotator's latest vote on the pair in the batch (in '*':
+-- across batches); split pairs are left out, as are pairs the judge judged inconsistently.
+-- Both verdicts are put in one orientation, as in human_vs_label: A (the response with the smaller content hash is
+-- better), B or tie.
+--   pairs: pairs with both a human majority and a judge verdict; agree: the two verdicts are the same;
+--   accuracy = agree / pairs; kappa: Cohen's kappa between them over A/B/tie, NULL when chance agreement is 1.
+WITH scoped AS (
+    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
+    FROM annotations_latest a
+    JOIN pairs p USING (pair_id)
+    WHERE a.verdict IS NOT NULL
+),
+votes AS (
+    SELECT batch_id, source, pair_id, annotator, verdict
+    FROM scoped
+    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
+                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
+),
+human AS (
+    SELECT
+        batch_id, source, pair_id,
+        CASE
+            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
+            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
+            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
+        END AS verdict
+    FROM (
+        SELECT
+            batch_id, source, pair_id,
+            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
+            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
+            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
+        FROM votes
+        GROUP BY batch_id, source, pair_id
+    )
+),
+judged AS (
+    SELECT judge || ' ' || template || ' ' || attribute AS judge, pair_id, verdict
+    FROM judge_pair_verdicts
+    WHERE consistent
+),
+judge AS (
+    SELECT
+        judge, pair_id,
+        CASE
+            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
+            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
+            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
+        END AS verdict
+    FROM (
+        SELECT
+            judge, pair_id,
+            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
+            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
+            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
+        FROM (SELECT * FROM judged UNION ALL SELECT '*' AS judge, pair_id, verdict FROM judged)
+        GROUP BY judge, pair_id
+    )
+),
+oriented AS (
+    SELECT
+        h.batch_id, h.source, j.judge,
+        CASE h.verdict
+            WHEN ${Verdict.TIE} THEN ${Position.TIE}
+            WHEN ${Verdict.CHOSEN} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.A} ELSE ${Position.B} END
+            WHEN ${Verdict.REJECTED} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.B} ELSE ${Position.A} END
+        END AS human_side,
+        CASE j.verdict
+            WHEN ${Verdict.TIE} THEN ${Position.TIE}
+            WHEN ${Verdict.CHOSEN} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.A} ELSE ${Position.B} END
+            WHEN ${Verdict.REJECTED} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.B} ELSE ${Position.A} END
+        END AS judge_side
+    FROM human h
+    JOIN judge j USING (pair_id)
+    JOIN pairs p USING (pair_id)
+    WHERE h.verdict IS NOT NULL AND j.verdict IS NOT NULL
+),
+counted AS (
+    SELECT
+        batch_id,
+        CASE WHEN grouping(source) = 1 THEN '*' ELSE source END AS source,
+        judge,
+        count(*) AS pairs,
+        count(*) FILTER (human_side = judge_side) AS agree,
+        (count(*) FILTER (human_side = ${Position.A}) * count(*) FILTER (judge_side = ${Position.A})
+         + count(*) FILTER (human_side = ${Position.B}) * count(*) FILTER (judge_side = ${Position.B})
+         + count(*) FILTER (human_side = ${Position.TIE}) * count(*) FILTER (judge_side = ${Position.TIE}))
+            / (count(*) * count(*)) AS expected
+    FROM oriented
+    GROUP BY GROUPING SETS ((batch_id, source, judge), (batch_id, judge))
+)
+SELECT
+    batch_id,
+    source,
+    judge,
+    pairs,
+    agree,
+    round(agree / pairs, 4) AS accuracy,
+    round(CASE WHEN expected < 1 THEN (agree / pairs - expected) / (1 - expected) END, 4) AS kappa
+FROM counted
+ORDER BY batch_id IS NOT DISTINCT FROM '*', batch_id NULLS LAST, source = '*', source, judge = '*', judge
