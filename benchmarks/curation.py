@@ -19,6 +19,8 @@ Measured against the injected flips: detection per noise method (and an oracle: 
 the same features trained on the clean labels), the release's precision and recall, calibration of the
 fused P(wrong), an ablation of the fused score's sources; downstream, the same cross-fitted linear head
 trained on clean / noisy / curated labels, scored against the original ones on held-out folds.
+``--human-arm`` adds SIMULATED annotators (scripted accuracies) on one batch the default routing policy picks,
+then a second noise run and release, and measures detection on the pairs nobody annotated;
 ``--judge-arm`` adds a SIMULATED judge (``benchmarks/sim_judge.py``, scripted accuracy and position bias)
 judged through ``curate.judge.run`` before a second noise run; ``--train-rm`` fine-tunes the packaged
 MiniLM reward model (``curate.evaluate``) on the raw and the curated release. Every number and sentence
@@ -49,13 +51,17 @@ sys.path.insert(0, str(ROOT))
 from provenance import header  # noqa: E402
 
 from curate import embed, ingest, judge, noise, release  # noqa: E402
+from curate.annotate.config import RoutingPolicy  # noqa: E402
+from curate.annotate.record import HumanVerdict, new_versions  # noqa: E402
+from curate.annotate.routing import reasons_count, route  # noqa: E402
 from curate.noise import calibrate  # noqa: E402
 from curate.noise import methods as nm  # noqa: E402
 from curate.noise import rm  # noqa: E402
 from curate.noise.config import NoiseConfig  # noqa: E402
 from curate.release.policy import ReleasePolicy, load_policy  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
-from schemas import EMBEDDINGS  # noqa: E402
+from curate.stage import utcnow  # noqa: E402
+from schemas import ANNOTATION_BATCHES, ANNOTATION_TASKS, ANNOTATIONS, EMBEDDINGS  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
 WORK = ROOT / "benchmarks" / ".work" / "curation"
@@ -83,6 +89,9 @@ def main() -> None:
     parser.add_argument("--judge-arm", action="store_true", help="add a SIMULATED judge (benchmarks/sim_judge.py) before a second noise run")
     parser.add_argument("--judge-accuracy", type=float, default=0.75, help="simulated judge: P(position-consistent verdict is right)")
     parser.add_argument("--judge-position-bias", type=float, default=0.2, help="simulated judge: P(a request answers 'A' regardless)")
+    parser.add_argument("--human-arm", action="store_true", help="add SIMULATED annotators on one routed batch before another noise run")
+    parser.add_argument("--human-pairs", type=int, default=200, help="simulated annotators: pairs in the routed batch")
+    parser.add_argument("--human-accuracy", default="0.9,0.7", help="simulated annotators: one P(verdict right) per annotator")
     parser.add_argument("--train-rm", action="store_true", help="also fine-tune the MiniLM reward model (curate.evaluate) on raw vs curated")
     parser.add_argument("--train-rm-rates", default="0.2,0.4")
     parser.add_argument("--train-rm-seeds", type=int, default=3)
@@ -183,6 +192,8 @@ def _arms(base: dict, out: dict, args) -> None:
     rate, seed = out["rate"], out["seed"]
     if args.judge_arm:
         out["judge"] = _judge_arm(wh, base, flip, rate, seed, args, _clock(out["arm_time"]), out)
+    if args.human_arm:
+        out["human"] = _human_arm(wh, base, flip, rate, seed, args, _clock(out["arm_time"]))
     if args.train_rm and rate in [float(r) for r in args.train_rm_rates.split(",")] and seed < args.train_rm_seeds:
         out["train_rm"] = _train_rm(wh, base, seed, args, _clock(out["arm_time"]))
     if not args.keep:
@@ -353,6 +364,64 @@ def _judge_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: i
     return measured
 
 
+def _human_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: int, args, clock) -> dict:
+    """SIMULATED annotators: one batch routed by the default policy, each pair answered by every simulated
+    annotator (right with its scripted accuracy), written as the pull would write them; noise again, a release."""
+    index = {p: i for i, p in enumerate(base["pair_ids"])}
+    before = _read(wh, base, flip, "curated")["scores"][FUSED]
+    accuracies = [float(a) for a in args.human_accuracy.split(",")]
+    with wh.connect(read_only=True) as con:
+        routes = route(con, RoutingPolicy(limit=args.human_pairs, seed=seed))
+    rng = np.random.default_rng(5000 + seed)
+    batch, now = f"annotate_push-simulated-{seed}", utcnow()
+    verdicts = []
+    for r in routes:
+        label_right = not flip[index[r.pair_id]]
+        for k, accuracy in enumerate(accuracies):
+            says_right = label_right if rng.random() < accuracy else not label_right
+            verdicts.append(HumanVerdict(pair_id=r.pair_id, annotator=f"simulated-{k}-acc{accuracy:g}", strength=2 if says_right else -2,
+                                         origin="simulated:curation-benchmark", annotation_id=f"{seed}-{k}-{r.pair_id}", batch_id=batch))
+    with wh.transaction(batch, "simulated annotation batch") as tx:
+        tx.append(ANNOTATION_BATCHES, [{"batch_id": batch, "tool": "simulated", "server": None, "project_id": None,
+                                        "project": "simulated annotators", "overlap": len(accuracies), "show_suggestions": False,
+                                        "routing": RoutingPolicy(limit=args.human_pairs, seed=seed).model_dump_json(),
+                                        "reasons": orjson.dumps(reasons_count(routes)).decode(), "pairs": len(routes),
+                                        "run_id": batch, "created_at": now}])
+        tx.append(ANNOTATION_TASKS, [{"batch_id": batch, "pair_id": r.pair_id, "task_id": i, "left_is_chosen": True,
+                                      "route_reason": r.reason.value, "p_wrong": r.p_wrong, "run_id": batch, "created_at": now}
+                                     for i, r in enumerate(routes)])
+        rows, _ = new_versions(tx.con, verdicts, run_id=batch, now=now)
+        tx.append(ANNOTATIONS, rows)
+    fusion: dict = {}
+    with clock("noise (with simulated annotators)"), _recording_fusion(fusion):
+        noise_run = noise.run(wh, NoiseConfig())
+    with clock("release (with simulated annotators)"):
+        release.run(wh, release.ReleaseConfig(name="curated-humans"))
+    state = _read(wh, base, flip, "curated-humans") | {"fusion": fusion}
+    measured = _measure(state, flip, rate, seed, base["cfg"], wh, noise_run.details)
+    seen = np.zeros(len(flip), bool)
+    seen[[index[r.pair_id] for r in routes]] = True
+    after = state["scores"][FUSED]
+    with wh.connect(read_only=True) as con:
+        reliabilities = dict(con.execute("SELECT annotator, reliability FROM noise_reliabilities WHERE run_id = ?",
+                                         [noise_run.run_id]).fetchall())
+        audit = con.execute("SELECT pairs, label_wrong_rate, label_wrong_low, label_wrong_high FROM annotation_audit "
+                            "WHERE batch_id = '*' AND source = '*'").fetchone()
+        decided = con.execute("SELECT count(*) FROM release_rows WHERE release = 'curated-humans' AND reason LIKE 'human%'").fetchone()[0]
+    realized = {v.annotator: [] for v in verdicts}
+    for v in verdicts:
+        realized[v.annotator].append((v.strength > 0) != flip[index[v.pair_id]])
+    unseen = ~seen
+    measured.update(
+        pairs=len(routes), reasons=reasons_count(routes), human_decided=decided,
+        unseen_before=_detection(flip[unseen], before[unseen])["auroc"] if flip[unseen].any() else math.nan,
+        unseen_after=_detection(flip[unseen], after[unseen])["auroc"] if flip[unseen].any() else math.nan,
+        annotators={name: {"scripted": accuracies[k], "realized": float(np.mean(realized[name])),
+                           "estimated": reliabilities.get(f"human:{name}", math.nan)} for k, name in enumerate(realized)},
+        audit=audit)
+    return measured
+
+
 def _train_rm(wh: Warehouse, base: dict, seed: int, args, clock) -> dict:
     """The ``curate train-rm`` path (``curate.evaluate.train_rm``): fine-tune MiniLM on the train split of the raw
     release and of the curated one (as exported for the Hub), score both on the base warehouse's held-out pairs."""
@@ -485,6 +554,8 @@ def _report(args, rates, runs, base, elapsed, load_before, plot) -> str:
     lines += _ablation_tables(rates, at)
     if args.judge_arm:
         lines += _judge_table(rates, at)
+    if args.human_arm:
+        lines += _human_table(rates, at)
     if args.train_rm:
         lines += _train_rm_table(rates, at)
     lines += _runtime_table(runs, base, elapsed)
@@ -621,6 +692,34 @@ def _judge_table(rates, at) -> list[str]:
                      f"{_fmt(get('reliability'))} | {_fmt(get('rm_only_auroc')) if rate > 0 else '—'} | {_fmt(fused) if rate > 0 else '—'} | "
                      f"{_fmt([f - o for f, o in zip(fused, get('rm_only_auroc'))]) if rate > 0 else '—'} | {_fmt(get('precision'))} | "
                      f"{_fmt(get('recall'))} | {_fmt([j['acc']['curated'] for j in js])} | {_fmt(get('R'), 2) if rate > 0 else '—'} |")
+    return lines + [""]
+
+
+def _human_table(rates, at) -> list[str]:
+    lines = ["## SIMULATED annotators arm (scripted verdicts, not people)", "",
+             "One batch routed by the default `RoutingPolicy` (audit share and targeted reasons), every pair answered by each "
+             "simulated annotator (right with its scripted accuracy), written to `annotations` as a pull writes them; then "
+             "`curate.noise.run` again and release `curated-humans`. Unseen AUROC: the fused score's detection on the pairs no "
+             "annotator saw, before and after the batch (the loop closing). Audit: `annotation_audit`'s label-wrong rate "
+             "with its Wilson 95% interval, against the injected rate.", "",
+             "| injected | batch | routed by | annotators: scripted / realized / estimated accuracy | unseen AUROC before | "
+             "after | gain | decided by humans | release precision | recall | audit pairs | audit label-wrong [95%] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rate in rates:
+        hs = [r["human"] for r in at[rate] if "human" in r]
+        if not hs:
+            continue
+        get = lambda k: [h.get(k, math.nan) for h in hs]  # noqa: E731
+        people = "; ".join(f"{a['scripted']:g} / {_fmt([h['annotators'][n]['realized'] for h in hs])} / "
+                           f"{_fmt([h['annotators'][n]['estimated'] for h in hs])}" for n, a in hs[0]["annotators"].items())
+        reasons = ", ".join(f"{k} {np.mean([h['reasons'].get(k, 0) for h in hs]):.0f}" for k in sorted(hs[0]["reasons"]))
+        gain = [a - b for a, b in zip(get("unseen_after"), get("unseen_before"))]
+        audit = [h["audit"] for h in hs if h["audit"]]
+        audit_text = "; ".join(f"{a[1]:.3f} [{a[2]:.3f}, {a[3]:.3f}]" for a in audit) if audit else "—"
+        lines.append(f"| {rate:.0%} | {_fmt(get('pairs'), 0)} | {reasons} | {people} | "
+                     f"{_fmt(get('unseen_before')) if rate > 0 else '—'} | {_fmt(get('unseen_after')) if rate > 0 else '—'} | "
+                     f"{_fmt(gain) if rate > 0 else '—'} | {_fmt(get('human_decided'), 0)} | {_fmt(get('precision'))} | "
+                     f"{_fmt(get('recall'))} | {_fmt([a[0] for a in audit], 0) if audit else '—'} | {audit_text} |")
     return lines + [""]
 
 
