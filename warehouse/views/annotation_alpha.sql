@@ -7,32 +7,28 @@
 --   sum_o sums each unit's ordered value pairs' distances divided by (values in the unit - 1), sum_e the
 --   distances of every ordered pair of the n pairable values; NULL when sum_e = 0 (a single value throughout).
 --   annotations: pairable verdicts (n); annotators: distinct annotators among them.
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-votes AS (
-    SELECT batch_id, source, pair_id, annotator, verdict, strength::DOUBLE AS strength
-    FROM scoped
-    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
+WITH strengths AS (
+    SELECT
+        batch_id, pair_id,
+        list(annotator) AS annotators,
+        count(strength) AS ms,
+        coalesce(sum(strength::DOUBLE), 0) AS s1,
+        coalesce(sum(strength::DOUBLE * strength::DOUBLE), 0) AS s2
+    FROM annotation_votes
+    GROUP BY batch_id, pair_id
 ),
 units AS (
     SELECT
-        batch_id, source, pair_id,
-        list(annotator) AS annotators,
-        count(*) AS m,
-        count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS m_chosen,
-        count(*) FILTER (verdict = ${Verdict.REJECTED}) AS m_rejected,
-        count(*) FILTER (verdict = ${Verdict.TIE}) AS m_tie,
-        count(strength) AS ms,
-        coalesce(sum(strength), 0) AS s1,
-        coalesce(sum(strength * strength), 0) AS s2
-    FROM votes
-    GROUP BY batch_id, source, pair_id
-    HAVING count(*) >= 2
+        h.batch_id, h.source, h.pair_id,
+        s.annotators,
+        h.annotators AS m,
+        h.n_chosen AS m_chosen,
+        h.n_rejected AS m_rejected,
+        h.n_tie AS m_tie,
+        s.ms, s.s1, s.s2
+    FROM human_majority h
+    JOIN strengths s ON s.batch_id IS NOT DISTINCT FROM h.batch_id AND s.pair_id = h.pair_id
+    WHERE h.annotators >= 2
 ),
 sums AS (
     SELECT

@@ -7,37 +7,7 @@
 --   does not (verdict rejected; on a tie pair, any preference); label_wrong_rate = label_wrong / pairs;
 --   judge_pairs: those pairs with a judge verdict too; judge_wrong: the judge's verdict differs from the majority;
 --   judge_wrong_rate = judge_wrong / judge_pairs. *_low, *_high: the rate's Wilson score interval (95%, z = 1.96).
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-votes AS (
-    SELECT batch_id, source, pair_id, annotator, verdict
-    FROM scoped
-    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
-),
-human AS (
-    SELECT
-        batch_id, source, pair_id,
-        CASE
-            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
-            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
-            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
-        END AS verdict
-    FROM (
-        SELECT
-            batch_id, source, pair_id,
-            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
-            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
-            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
-        FROM votes
-        GROUP BY batch_id, source, pair_id
-    )
-),
-audited AS (
+WITH audited AS (
     SELECT DISTINCT batch_id, pair_id FROM annotation_tasks WHERE route_reason = ${RouteReason.AUDIT}
     UNION
     SELECT DISTINCT '*' AS batch_id, pair_id FROM annotation_tasks WHERE route_reason = ${RouteReason.AUDIT}
@@ -69,7 +39,7 @@ counted AS (
         count(*) FILTER (CASE WHEN p.tie THEN h.verdict <> ${Verdict.TIE} ELSE h.verdict = ${Verdict.REJECTED} END) AS label_wrong,
         count(j.verdict) AS judge_pairs,
         count(*) FILTER (j.verdict <> h.verdict) AS judge_wrong
-    FROM human h
+    FROM human_majority h
     JOIN audited a ON a.batch_id = h.batch_id AND a.pair_id = h.pair_id
     JOIN pairs p ON p.pair_id = h.pair_id
     LEFT JOIN judge j ON j.pair_id = h.pair_id

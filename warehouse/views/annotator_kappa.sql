@@ -5,22 +5,10 @@
 --   observed: share of the pairs where the two verdicts agree; expected: the agreement their own verdict shares
 --   predict by chance (sum over categories of p_a * p_b); kappa = (observed - expected) / (1 - expected),
 --   NULL when expected = 1 (both always gave the same one verdict).
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-votes AS (
-    SELECT batch_id, source, pair_id, annotator, verdict
-    FROM scoped
-    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
-),
-both_judged AS (
+WITH both_judged AS (
     SELECT a.batch_id, a.source, a.annotator AS annotator_a, b.annotator AS annotator_b, a.verdict AS va, b.verdict AS vb
-    FROM votes a
-    JOIN votes b ON b.batch_id IS NOT DISTINCT FROM a.batch_id AND b.pair_id = a.pair_id AND a.annotator < b.annotator
+    FROM annotation_votes a
+    JOIN annotation_votes b ON b.batch_id IS NOT DISTINCT FROM a.batch_id AND b.pair_id = a.pair_id AND a.annotator < b.annotator
 ),
 counted AS (
     SELECT

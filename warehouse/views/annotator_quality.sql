@@ -7,33 +7,19 @@
 --   mean_lead_time: mean seconds spent per annotation;
 --   ds_accuracy: the reliability the latest noise run that names them (`human:<annotator>`) estimated by its
 --   Dawid-Skene fusion (noise_reliabilities); NULL before any noise run named them.
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-ranked AS (
+WITH others AS (
     SELECT
-        *,
-        row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                           ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1 AS is_vote
-    FROM scoped
-),
-others AS (
-    SELECT
-        *,
-        sum((is_vote AND verdict = ${Verdict.CHOSEN})::INTEGER) OVER pair - (is_vote AND verdict = ${Verdict.CHOSEN})::INTEGER AS o_chosen,
-        sum((is_vote AND verdict = ${Verdict.REJECTED})::INTEGER) OVER pair - (is_vote AND verdict = ${Verdict.REJECTED})::INTEGER AS o_rejected,
-        sum((is_vote AND verdict = ${Verdict.TIE})::INTEGER) OVER pair - (is_vote AND verdict = ${Verdict.TIE})::INTEGER AS o_tie
-    FROM ranked
-    WINDOW pair AS (PARTITION BY batch_id, pair_id)
+        v.*,
+        h.n_chosen - (v.verdict = ${Verdict.CHOSEN})::INTEGER AS o_chosen,
+        h.n_rejected - (v.verdict = ${Verdict.REJECTED})::INTEGER AS o_rejected,
+        h.n_tie - (v.verdict = ${Verdict.TIE})::INTEGER AS o_tie
+    FROM annotation_votes v
+    JOIN human_majority h ON h.batch_id IS NOT DISTINCT FROM v.batch_id AND h.pair_id = v.pair_id
 ),
 loo AS (
     SELECT
         *,
         CASE
-            WHEN NOT is_vote THEN NULL
             WHEN o_chosen > o_rejected AND o_chosen > o_tie THEN ${Verdict.CHOSEN}
             WHEN o_rejected > o_chosen AND o_rejected > o_tie THEN ${Verdict.REJECTED}
             WHEN o_tie > o_chosen AND o_tie > o_rejected THEN ${Verdict.TIE}
@@ -45,11 +31,11 @@ counted AS (
         batch_id,
         CASE WHEN grouping(source) = 1 THEN '*' ELSE source END AS source,
         annotator,
-        count(*) AS annotations,
-        count(DISTINCT pair_id) AS pairs,
+        sum(annotations)::BIGINT AS annotations,
+        count(*) AS pairs,
         count(others_majority) AS compared,
         count(*) FILTER (verdict = others_majority) AS agreeing,
-        avg(lead_time) AS mean_lead_time
+        sum(total_lead_time) / nullif(sum(timed), 0) AS mean_lead_time
     FROM loo
     GROUP BY GROUPING SETS ((batch_id, source, annotator), (batch_id, annotator))
 ),

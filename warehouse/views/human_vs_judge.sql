@@ -8,37 +8,7 @@
 -- better), B or tie.
 --   pairs: pairs with both a human majority and a judge verdict; agree: the two verdicts are the same;
 --   accuracy = agree / pairs; kappa: Cohen's kappa between them over A/B/tie, NULL when chance agreement is 1.
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-votes AS (
-    SELECT batch_id, source, pair_id, annotator, verdict
-    FROM scoped
-    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
-),
-human AS (
-    SELECT
-        batch_id, source, pair_id,
-        CASE
-            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
-            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
-            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
-        END AS verdict
-    FROM (
-        SELECT
-            batch_id, source, pair_id,
-            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
-            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
-            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
-        FROM votes
-        GROUP BY batch_id, source, pair_id
-    )
-),
-judged AS (
+WITH judged AS (
     SELECT judge || ' ' || template || ' ' || attribute AS judge, pair_id, verdict
     FROM judge_pair_verdicts
     WHERE consistent
@@ -74,7 +44,7 @@ oriented AS (
             WHEN ${Verdict.CHOSEN} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.A} ELSE ${Position.B} END
             WHEN ${Verdict.REJECTED} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.B} ELSE ${Position.A} END
         END AS judge_side
-    FROM human h
+    FROM human_majority h
     JOIN judge j USING (pair_id)
     JOIN pairs p USING (pair_id)
     WHERE h.verdict IS NOT NULL AND j.verdict IS NOT NULL

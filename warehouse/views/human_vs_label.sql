@@ -8,38 +8,7 @@
 --   pairs: annotated pairs with a majority; agree: those where majority and label say the same (on a preference
 --   pair: the majority verdict is chosen); accuracy = agree / pairs; kappa: Cohen's kappa between label and
 --   majority over A/B/tie, NULL when chance agreement is 1.
-WITH scoped AS (
-    SELECT a.* EXCLUDE (batch_id), unnest([a.batch_id, '*']) AS batch_id, p.source
-    FROM annotations_latest a
-    JOIN pairs p USING (pair_id)
-    WHERE a.verdict IS NOT NULL
-),
-votes AS (
-    SELECT batch_id, source, pair_id, annotator, verdict
-    FROM scoped
-    QUALIFY row_number() OVER (PARTITION BY batch_id, pair_id, annotator
-                               ORDER BY annotated_at DESC NULLS LAST, created_at DESC, annotation_id DESC) = 1
-),
-tally AS (
-    SELECT
-        batch_id, source, pair_id,
-        count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
-        count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
-        count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
-    FROM votes
-    GROUP BY batch_id, source, pair_id
-),
-majority AS (
-    SELECT
-        batch_id, source, pair_id,
-        CASE
-            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
-            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
-            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
-        END AS verdict
-    FROM tally
-),
-oriented AS (
+WITH oriented AS (
     SELECT
         m.batch_id, m.source, m.pair_id, m.verdict,
         CASE WHEN p.tie THEN ${Position.TIE} WHEN p.chosen_hash < p.rejected_hash THEN ${Position.A} ELSE ${Position.B} END AS label_side,
@@ -48,7 +17,7 @@ oriented AS (
             WHEN ${Verdict.CHOSEN} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.A} ELSE ${Position.B} END
             WHEN ${Verdict.REJECTED} THEN CASE WHEN p.chosen_hash < p.rejected_hash THEN ${Position.B} ELSE ${Position.A} END
         END AS human_side
-    FROM majority m
+    FROM human_majority m
     JOIN pairs p USING (pair_id)
 ),
 counted AS (
