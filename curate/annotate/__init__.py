@@ -6,7 +6,7 @@ elsewhere (Label Studio or Argilla exports). Nothing blocks on the annotators: b
 done as scheduled pulls find their annotations.
 """
 
-from curate.annotate import pull, push
+from curate.annotate import imports, pull, push
 from curate.annotate.config import ImportConfig, LabelStudioConfig, PullConfig, PushConfig, RoutingPolicy
 
-__all__ = ["ImportConfig", "LabelStudioConfig", "PullConfig", "PushConfig", "RoutingPolicy", "pull", "push"]
+__all__ = ["ImportConfig", "LabelStudioConfig", "PullConfig", "PushConfig", "RoutingPolicy", "imports", "pull", "push"]

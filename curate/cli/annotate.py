@@ -20,7 +20,6 @@ from curate.config import load_section
 from curate.warehouse import Warehouse
 
 annotate_stage = deferred("curate.annotate")
-imports_stage = deferred("curate.annotate.imports")
 
 annotate = typer.Typer(no_args_is_help=True, help="Human verdicts: a local Label Studio, push batches of pairs, pull verdicts back.")
 app.add_typer(annotate, name="annotate")
@@ -122,9 +121,12 @@ def import_(
     annotator: Annotated[Optional[str], typer.Option("--annotator", help="Name for records that carry none.")] = None,
 ) -> None:
     """Bring verdicts annotated elsewhere in as annotations (ingest the same file first for its pairs)."""
-    cfg = load_section(None, imports_stage.STAGE, annotate_stage.ImportConfig, path=path, format=format, annotator=annotator)
-    result = imports_stage.run(Warehouse.open(warehouse), cfg)
+    cfg = load_section(None, annotate_stage.imports.STAGE, annotate_stage.ImportConfig, path=path, format=format, annotator=annotator)
+    result = annotate_stage.imports.run(Warehouse.open(warehouse), cfg)
     console.print(str(result))
+    for hint in ("hint", "annotator_hint"):
+        if result.details.get(hint):
+            console.print(result.details[hint])
 
 
 @annotate.command("status")

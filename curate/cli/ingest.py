@@ -29,7 +29,7 @@ stats_section("conflicts_summary", "conflicting labels")
 def ingest(
     source: Annotated[str, typer.Argument(help="File, directory, glob, or hf://org/name?config=C&split=S.")],
     warehouse: WarehouseOpt = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force an adapter: hh, trl, ultrafeedback, helpsteer2, helpsteer2_preference, openai.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Force an adapter: hh, trl, ultrafeedback, helpsteer2, helpsteer2_preference, openai, label-studio, argilla.")] = None,
     map: Annotated[Optional[str], typer.Option("--map", help="Column mapping, e.g. prompt=question,chosen=answer_a,rejected=answer_b.")] = None,
     source_name: Annotated[Optional[str], typer.Option("--source", help="Dataset name for these rows [default: file name].")] = None,
     include_ties: Annotated[Optional[bool], typer.Option("--include-ties/--no-ties", help="Pair equally rated responses as ties.")] = None,

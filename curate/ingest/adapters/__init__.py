@@ -12,7 +12,7 @@ the same rule as UltraFeedback completions (:func:`pair_by_score`).
 """
 
 # Registration order is detection order: keep the generic layouts last.
-from curate.ingest.adapters import openai, helpsteer2, ultrafeedback, hh, trl  # noqa: F401, I001  (registers the formats)
+from curate.ingest.adapters import openai, label_studio, argilla, helpsteer2, ultrafeedback, hh, trl  # noqa: F401, I001  (registers the formats)
 from curate.ingest.adapters.fields import Candidate, Options, Reject, Response, pair_by_score, score_pairs
 from curate.ingest.adapters.registry import ADAPTERS, Adapter, apply_column_map, detect_adapter, get_adapter, register_adapter
 
