@@ -33,6 +33,7 @@ MIGRATION_SETS: dict[str, tuple[Table | AddColumns, ...]] = {
     "008_stage": stage.TABLES,
     "009_judge_settings": judge.SETTINGS_CHANGES,
     "010_annotate": annotate.TABLES,
+    "011_release_humans": release.HUMANS_CHANGES,
 }
 """Migration file stem -> the tables it creates or the columns it adds. A column change adds a new numbered
 set of ``AddColumns``; old sets never change."""

@@ -82,3 +82,48 @@ def test_cli_card_writes_and_checks_the_card(wh, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "license cc-by-4.0" in result.output and (tmp_path / "plots" / "length_bias.png").exists()
     assert DatasetCard.load(tmp_path / "README.md").data.license == "cc-by-4.0"
+
+
+def test_card_human_verification_of_a_release_nobody_verified(wh):
+    facts = collect(wh, "v1")
+    assert not facts.humans and not facts.human_alpha and not facts.human_audit
+    assert "## Human verification" in card.render(facts, card.CardConfig()) and "No pair of this release was verified by people" \
+        in card.render(facts, card.CardConfig())
+
+
+def test_card_human_verification_counts_overrides_judge_disagreements_alpha_and_the_audit(tmp_path):
+    """Two annotators on four pairs (three of them audited): the card says what their verdicts did, how far they agreed
+    and what the audit measured; without the agreement views' rows those lines are left out."""
+    from dataclasses import replace
+
+    from conftest import query, run_ingest, trl, write_jsonl
+    from test_release import against, annotation, judgment, plant
+
+    from curate import release
+    from curate.warehouse import Warehouse
+    from schemas import ANNOTATION_TASKS, ANNOTATIONS, JUDGMENTS
+
+    wh = Warehouse.init(tmp_path / "wh")
+    run_ingest(wh, write_jsonl(tmp_path / "h.jsonl", [trl(prompt=f"h{i}", chosen=f"good {i}", rejected=f"bad {i}") for i in range(6)]),
+               detect_language=False)
+    ids = dict(query(wh, "SELECT prompt[1].content, pair_id FROM pairs"))
+    votes = {"h0": ("chosen", "chosen"), "h1": ("rejected", "rejected"), "h2": ("tie", "tie"), "h3": ("chosen", "rejected")}
+    plant(wh, ANNOTATION_TASKS, [{"batch_id": "b1", "pair_id": ids[p], "task_id": i, "left_is_chosen": True,
+                                  "route_reason": "audit" if p != "h3" else "uncertain", "run_id": "b1"} for i, p in enumerate(votes)])
+    plant(wh, ANNOTATIONS, [annotation(ids[p], who, v, batch_id="b1") for p, pair in votes.items() for who, v in zip(("a", "b"), pair)])
+    plant(wh, JUDGMENTS, [*against(ids["h0"]), judgment(ids["h1"], False, "rejected"), judgment(ids["h1"], True, "rejected")])
+    release.run(wh, release.ReleaseConfig(name="verified"))
+    facts = collect(wh, "verified")
+    counts = dict(facts.humans.rows)
+    assert counts == {"verified by people": 4, "label confirmed (kept)": 1, "label overruled: flipped": 1,
+                      "label overruled: dropped as a tie": 1, "dropped: annotators split": 1,
+                      "people disagreed with the judges": 1, "people agreed with the judges": 1}
+    text = card.render(facts, card.CardConfig())
+    assert "| verified by people | 4 |" in text and "| people disagreed with the judges | 1 |" in text
+    assert facts.human_alpha and "Krippendorff's alpha, over" in text
+    assert facts.human_audit.rows[0][:2] == (3, 1)  # 3 audited pairs; the label wrong on h1 (a tie verdict is no preference)
+    assert "On the audit sample (3 pairs drawn uniformly at random), people found 33.3% (95% interval" in text
+    assert "the judges wrong on 50.0% (95% interval" in text
+    bare = card.render(replace(facts, human_alpha=replace(facts.human_alpha, rows=()), human_audit=replace(facts.human_audit, rows=())),
+                       card.CardConfig())
+    assert "| verified by people | 4 |" in bare and "Krippendorff" not in bare and "audit sample" not in bare

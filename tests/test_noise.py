@@ -144,6 +144,33 @@ def test_noise_judge_verdicts_become_a_method_and_move_the_fused_score(scored, t
     assert set(details["reliabilities"]["fused"]) == {"label", "ensemble", "peer", "test-judge pairwise overall", "other-judge pairwise overall"}
 
 
+def test_noise_reads_the_latest_annotation_versions_as_one_source_per_annotator(scored):
+    from test_release import annotation, plant
+
+    from schemas import ANNOTATION_TASKS, ANNOTATIONS
+
+    wh, *_ = scored
+    pair_ids = [r[0] for r in query(wh, "SELECT pair_id FROM pairs ORDER BY pair_id LIMIT 3")]
+    first, second, third = pair_ids
+    plant(wh, ANNOTATION_TASKS, [{"batch_id": "b1", "pair_id": p, "task_id": i, "left_is_chosen": True, "route_reason": reason,
+                                  "run_id": "b1"} for i, (p, reason) in enumerate([(first, "audit"), (second, "likely_wrong")])])
+    plant(wh, ANNOTATIONS, [annotation(first, "ann", "rejected", batch_id="b1"), annotation(second, "ann", "rejected", batch_id="b1"),
+                            annotation(second, "bob", "chosen", batch_id="b1"), annotation(third, "bob", "tie")])
+    plant(wh, ANNOTATIONS, [annotation(first, "ann", "chosen", version=2, batch_id="b1")])  # edited after a pull: v2 counts
+    cfg = noise.NoiseConfig(methods=["human", "fused"], rm=RMConfig(**SMALL_RM), embedding=embed.EmbedConfig())
+    result = noise.run(wh, cfg)
+    human = dict(query(wh, "SELECT pair_id, score FROM noise_scores_latest WHERE method = 'human'"))
+    assert (human[first], human[second], human[third]) == (0.0, 0.5, 0.5)  # pooled share against the label, as before
+    assert len(human) == 24
+    details = result.details
+    assert {"human:ann", "human:bob"} <= set(details["reliabilities"]["fused"])
+    assert details["human_pairs"] == 3 and details["audit_pairs"] == 1
+    assert details["anchors"]["fused"] == {"rm_scale": pytest.approx(details["anchors"]["fused"]["rm_scale"]),
+                                           "verified_pairs": 3, "audit_pairs": 1}
+    llr = dict(query(wh, "SELECT pair_id, CAST(components->>'human_llr' AS DOUBLE) FROM noise_scores_latest WHERE method = 'fused'"))
+    assert llr[first] < 0 and llr[third] == 0  # ann's edited verdict is for the label; a tie says nothing either way
+
+
 def test_noise_without_embeddings_fails_with_a_hint(wh, tmp_path):
     run_ingest(wh, write_jsonl(tmp_path / "p.jsonl", _rows()[:3]), detect_language=False)
     with pytest.raises(embed.EmbeddingsMissing, match="curate embed"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime, timezone
 
 import duckdb
@@ -17,8 +18,8 @@ from curate import release
 from curate.release import ReleaseConfig
 from curate.release.policy import ReleasePolicy, _split_sql, load_policy
 from curate.stage import new_run_id
-from curate.warehouse import Warehouse, relations
-from schemas import JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
+from curate.warehouse import Warehouse
+from schemas import ANNOTATIONS, JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES, RUNS
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -73,14 +74,18 @@ def against(pair_id: str, judge: str = "local/test") -> list[dict]:
     return [judgment(pair_id, False, "rejected", judge), judgment(pair_id, True, "rejected", judge)]
 
 
+def annotation(pair_id: str, annotator: str, verdict: str, *, version: int = 1, annotation_id: str | None = None,
+               batch_id: str | None = None) -> dict:
+    """An ``annotations`` row as a pull writes it; a later ``version`` of the same id is an edit."""
+    strength = {"chosen": 2, "rejected": -2, "tie": 0}[verdict]
+    return {"pair_id": pair_id, "annotator": annotator, "verdict": verdict, "strength": strength, "batch_id": batch_id,
+            "origin": "label-studio:test#1", "annotation_id": annotation_id or f"{pair_id}/{annotator}", "version": version,
+            "content_hash": f"{verdict}-{version}", "annotated_at": NOW, "run_id": "pull-1", "created_at": NOW}
+
+
 def plant_annotations(wh: Warehouse, votes: dict[str, list[str]]) -> None:
-    """Human verdicts. The annotation stage's table does not exist yet: create its three columns the policy reads."""
-    rows = [{"pair_id": pid, "annotator": f"ann{i}", "verdict": v} for pid, vs in votes.items() for i, v in enumerate(vs)]
-    with wh.transaction(new_run_id("annotate"), "plant annotations") as tx:
-        if "annotations" not in relations(tx.con):
-            tx.execute("CREATE TABLE annotations (pair_id VARCHAR, annotator VARCHAR, verdict VARCHAR)")
-        for row in rows:
-            tx.execute("INSERT INTO annotations (pair_id, annotator, verdict) VALUES (?, ?, ?)", list(row.values()))
+    """Human verdicts: annotator ``ann<i>`` gives the i-th verdict of each pair."""
+    plant(wh, ANNOTATIONS, [annotation(pid, f"ann{i}", v) for pid, vs in votes.items() for i, v in enumerate(vs)])
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +157,65 @@ def test_release_planted_cases_get_their_decision_and_reason_code(planted):
     assert info.policy == PLANTED_POLICY and info.policy_hash == PLANTED_POLICY.hash
     assert info.snapshot_id < result.snapshot_id  # it records what it read, then commits on top
     assert query(wh, "SELECT stage FROM runs WHERE run_id = ?", [result.run_id]) == [("release",)]
+
+
+def noise_run(wh: Warehouse, reliabilities: dict[str, float], finished_at: datetime = NOW) -> None:
+    """A noise run's row as the stage writes it: the fused EM's reliabilities in its details (view noise_reliabilities)."""
+    counts = {"details": {"reliabilities": {"fused": reliabilities}, "fusion_weights": {"fused": {}}}}
+    plant(wh, RUNS, [{"run_id": new_run_id("noise"), "stage": "noise", "started_at": finished_at, "finished_at": finished_at,
+                      "config": "{}", "counts": json.dumps(counts)}])
+
+
+# prompt -> (annotator, verdict) of its latest annotations; strong: 0.95 accurate (weight ln 19 = 2.94), weak and
+# sloppy: 0.6 (ln 1.5 = 0.41 each), coin: 0.5 (the floor, 0.01), new: not estimated (1)
+WEIGHTED = {
+    "w_strong_wins": [("strong", "rejected"), ("weak", "chosen"), ("sloppy", "chosen")],
+    "w_new_wins": [("new", "rejected"), ("weak", "chosen"), ("sloppy", "chosen")],
+    "w_split": [("new", "rejected"), ("other_new", "chosen")],
+    "w_coin_alone": [("coin", "tie")],
+    "w_edited": [("weak", "chosen")],  # edited to rejected below: the latest version counts
+    "w_judge_agrees": [("strong", "rejected")],
+}
+
+
+def test_release_human_majority_is_weighted_by_estimated_annotator_quality(wh, tmp_path):
+    prompts = [*WEIGHTED, "w_unverified"]
+    run_ingest(wh, write_jsonl(tmp_path / "weighted.jsonl", [trl(prompt=p, chosen=f"good {p}", rejected=f"bad {p}") for p in prompts]),
+               detect_language=False)
+    ids = pair_ids(wh)
+    noise_run(wh, {"label": 0.8, "human:strong": 0.1, "human:weak": 0.5}, finished_at=datetime(2025, 12, 1, tzinfo=timezone.utc))
+    noise_run(wh, {"label": 0.8, "ensemble": 0.7, "human:strong": 0.95, "human:weak": 0.6, "human:sloppy": 0.6, "human:coin": 0.5})
+    plant(wh, ANNOTATIONS, [annotation(ids[p], who, v) for p, votes in WEIGHTED.items() for who, v in votes])
+    plant(wh, ANNOTATIONS, [annotation(ids["w_edited"], "weak", "rejected", version=2)])
+    plant(wh, JUDGMENTS, [*against(ids["w_judge_agrees"]), *against(ids["w_strong_wins"]), *against(ids["w_unverified"]),
+                          judgment(ids["w_new_wins"], False, "chosen"), judgment(ids["w_new_wins"], True, "chosen")])
+    result = release.run(wh, ReleaseConfig(name="weighted"))
+    rows = {r["pair_id"]: r for r in query_dicts(wh, "SELECT * FROM release_rows WHERE release = 'weighted'")}
+    got = {p: (rows[ids[p]]["decision"], rows[ids[p]]["reason"], rows[ids[p]]["human_verdict"], rows[ids[p]]["human_votes"],
+               rows[ids[p]]["human_agreement"], rows[ids[p]]["judge_verdict"], rows[ids[p]]["human_against_judge"]) for p in prompts}
+    strong, weak, new = math.log(19), math.log(1.5), 1.0
+    assert got == {
+        "w_strong_wins": ("flip", "human_override", "rejected", 3, round(strong / (strong + 2 * weak), 4), "rejected", False),
+        "w_new_wins": ("flip", "human_override", "rejected", 3, round(new / (new + 2 * weak), 4), "chosen", True),
+        "w_split": ("drop", "human_split", "split", 2, 0.5, None, None),
+        "w_coin_alone": ("drop", "human_override", "tie", 1, 1.0, None, None),
+        "w_edited": ("flip", "human_override", "rejected", 1, 1.0, None, None),
+        "w_judge_agrees": ("flip", "human_override", "rejected", 1, 1.0, "rejected", False),
+        "w_unverified": ("keep", "unscored", None, None, None, None, None),  # the judges' verdict shows on verified pairs only
+    }
+    assert result.details["humans"] == {"verified": 6, "against_label": 5, "against_judge": 1}
+    # one vote each: the two weak annotators outvote the strong one
+    release.run(wh, ReleaseConfig(name="equal", policy=ReleasePolicy(human_weighting="equal")))
+    equal = dict(query(wh, "SELECT pair_id, human_verdict FROM release_rows WHERE release = 'equal'"))
+    assert equal[ids["w_strong_wins"]] == "chosen" and equal[ids["w_split"]] == "split"
+    assert release.rematerialize(wh, "weighted").equals(release.stored_rows(wh, "weighted"))
+    released = {r["pair_id"]: r for r in release.rows(wh, "weighted").to_pylist()}
+    assert released[ids["w_new_wins"]]["human_against_judge"] is True
+
+
+def query_dicts(wh: Warehouse, sql: str) -> list[dict]:
+    with wh.connect(read_only=True) as con:
+        return con.execute(sql).to_arrow_table().to_pylist()
 
 
 # prompt -> fused P(wrong); ten scored pairs of one source, two of them tied at 0.7
@@ -386,6 +450,15 @@ def test_release_policy_stored_before_the_share_rule_reads_as_the_rules_it_appli
     for new in ("min_p_wrong_to_flip", "min_p_wrong_to_drop", "max_drop_share", "flip_requires_judge"):
         stored.pop(new)
     stored |= {"min_noise_to_flip": 0.95, "min_noise_to_drop": 0.8}
+    stored.pop("human_weighting")
     policy = ReleasePolicy.from_stored(json.dumps(stored))
     assert (policy.min_p_wrong_to_flip, policy.min_p_wrong_to_drop) == (0.95, 0.8)
     assert policy.max_drop_share is None and policy.flip_requires_judge is False
+    assert policy.human_weighting == "equal"  # stored before annotators were weighted: one vote each, as it was made
+
+
+def test_release_policy_stored_before_annotators_were_weighted_counts_one_vote_each():
+    stored = ReleasePolicy().model_dump(mode="json")
+    stored.pop("human_weighting")
+    assert ReleasePolicy.from_stored(json.dumps(stored)) == ReleasePolicy(human_weighting="equal")
+    assert ReleasePolicy.from_stored(ReleasePolicy().canonical_json()) == ReleasePolicy()

@@ -50,12 +50,18 @@ class RMConfig(BaseModel):
 
 
 class FusionConfig(BaseModel):
-    """The prior of the fused score's EM (``fusion``): what a verdict source's accuracy is taken to be before its verdicts."""
+    """The fused score's EM (``fusion``): its prior, what a verdict source's accuracy is taken to be before its verdicts,
+    and how the human verdicts anchor it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    prior_accuracy: float = Field(0.7, gt=0, lt=1, description="prior mean of every verdict source's accuracy (a judge, the humans)")
+    prior_accuracy: float = Field(0.7, gt=0, lt=1, description="prior mean of every verdict source's accuracy (a judge, an annotator)")
     prior_pairs: float = Field(20.0, gt=0, description="weight of that prior, in pairs: a source with far fewer verdicts stays near it")
+    anchor_humans: bool = Field(True, description="human verdicts anchor the EM: the audit sample sets the noise rate and the "
+                                "judges' accuracies, every human-verified pair the reward models' scale; false: annotators are plain voters")
+    audit_prior_pairs: float = Field(100.0, gt=0, description="what the rate and a judge's accuracy estimated from every pair are worth, "
+                                     "in audited pairs, beside the audit sample's own estimate (their error is the evidence's bias, "
+                                     "which more pairs do not shrink)")
     sources: list[str] = Field(list(DEFAULT_SOURCES), description=f"reward-model methods fused as one annotator: any of {', '.join(RM_METHODS)}")
 
     @field_validator("sources")

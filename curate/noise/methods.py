@@ -16,9 +16,10 @@ across methods and a threshold such as 0.5 means the same thing everywhere.
 - ``cross``: a fine-tuned cross-encoder per fold (``cross``); opt-in, slow on a CPU.
 - ``judge`` / ``human``: share of position-consistent judge verdicts (of human verdicts) against the label.
 - ``fused``: P(wrong | all evidence) from a Dawid-Skene EM (``fuse``): the stated label, each judge version
-  and the humans are annotators with estimated accuracies, and the reward-model sources named in
+  and each human annotator are annotators with estimated accuracies, and the reward-model sources named in
   ``fusion.sources`` are one annotator, combined by their estimated reliability and calibrated together.
-  The estimated rate, reliabilities and weights come with the scores.
+  Human verdicts also anchor the EM (``fusion.Anchors``). The estimated rate, reliabilities and weights come
+  with the scores.
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ class Inputs:
     judge: np.ndarray | None = None  # per pair: mean of +1 (against the label) / -1 (for it) / 0, NaN when none
     judge_count: np.ndarray | None = None
     judges: dict[str, np.ndarray] | None = None  # the same signal per judge version, each its own annotator in fused
-    human: np.ndarray | None = None
+    human: np.ndarray | None = None  # the humans' verdicts pooled (method ``human``)
     human_count: np.ndarray | None = None
+    humans: dict[str, np.ndarray] | None = None  # the same signal per annotator ("human:<name>"), each its own annotator in fused
+    audit: np.ndarray | None = None  # per pair: a human verdict answered it as part of the uniform audit sample (fusion anchors)
     texts: tuple[list[str], list[str], list[str]] | None = None  # prompt, chosen and rejected texts (lexical view, cross-encoder)
 
 
@@ -64,6 +67,7 @@ class Scores:
     reliabilities: dict[str, float] | None = None  # per run: each annotator's estimated accuracy (``fused``)
     weights: dict[str, float] | None = None  # per run: each reward-model source's share of the fused evidence (``fused``)
     strength: np.ndarray | None = None  # the source's evidence FOR the stated label (higher = more likely right): what fusion reads
+    anchors: dict[str, float] | None = None  # per run: what the human anchors did to the EM (``fused``): scale, pairs
 
 
 def score_all(inputs: Inputs, cfg: NoiseConfig, methods: tuple[str, ...] | None = None,
@@ -194,8 +198,10 @@ def fuse(sources: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: Fu
     own calibration moves the log-odds (a source that cannot tell right from wrong labels gets no weight),
     then calibrated as one. They are combined before calibrating, not multiplied as independent likelihoods,
     because heads on the same embeddings make the same mistakes. The EM then estimates the noise rate and
-    each judge version's and the humans' accuracies from the data: a strong judge and a weak one each earn
-    their own weight (judge versions are annotators of their own, ``inputs.judges``).
+    each judge version's and each annotator's accuracy from the data: a strong judge and a weak one each earn
+    their own weight (judge versions and annotators are annotators of their own, ``inputs.judges`` and
+    ``inputs.humans``). With ``fusion.anchor_humans`` the human verdicts also anchor the rate, the judges'
+    accuracies and the reward models' scale (``fusion.Anchors``), so they move the pairs nobody looked at too.
     """
     unit = {name: s.strength / (s.strength[~tie].std() + 1e-12) for name, s in sources.items()}
     own = {name: _calibrated(u, tie) for name, u in unit.items()}
@@ -203,19 +209,26 @@ def fuse(sources: dict[str, Scores], inputs: Inputs, tie: np.ndarray, fusion: Fu
     total = sum(weight.values()) or 1.0
     combined = sum(weight[name] * u for name, u in unit.items()) / total
     rm_fit = _calibrated(combined, tie)
-    judges = inputs.judges or {NoiseMethod.JUDGE.value: inputs.judge}
-    signals = {name: np.asarray(signal, dtype=np.float64)
-               for name, signal in (*judges.items(), (NoiseMethod.HUMAN.value, inputs.human))
-               if signal is not None and not np.isnan(signal).all()}
-    fit = fu.fit(rm_fit.llr(combined), signals, rate=rm_fit.rate,
+    judges = _present(inputs.judges or {NoiseMethod.JUDGE.value: inputs.judge})
+    humans = _present(inputs.humans or {NoiseMethod.HUMAN.value: inputs.human})
+    anchors = fu.Anchors(sources=tuple(humans), audit=inputs.audit, prior_pairs=fusion.audit_prior_pairs) \
+        if fusion.anchor_humans and humans else None
+    fit = fu.fit(rm_fit.llr(combined), judges | humans, rate=rm_fit.rate, anchors=anchors,
                  prior_accuracy=fusion.prior_accuracy, prior_pairs=fusion.prior_pairs)
     components = {"rm_log_odds": rm_fit.log_odds(combined)}
-    for kind, names in ((NoiseMethod.JUDGE, [n for n in signals if n in judges]), (NoiseMethod.HUMAN, [n for n in signals if n not in judges])):
-        if names:  # one component per kind: the judge versions' log-likelihood ratios summed
-            components[f"{kind}_llr"] = sum(fu.vote_llr(signals[n], fit.accuracies[n]) for n in names)
+    for kind, group in ((NoiseMethod.JUDGE, judges), (NoiseMethod.HUMAN, humans)):
+        if group:  # one component per kind: the judge versions' (the annotators') log-likelihood ratios summed
+            components[f"{kind}_llr"] = sum(fu.vote_llr(signal, fit.accuracies[n]) for n, signal in group.items())
     reliabilities = {**fit.reliabilities, **{name: _sign_accuracy(own[name], u) for name, u in unit.items()}}
+    used = {"rm_scale": fit.rm_scale, "verified_pairs": fit.verified, "audit_pairs": fit.audited} if anchors else None
     return Scores(score=fit.probability, components=components, noise_rate=fit.rate, reliabilities=reliabilities,
-                  weights={name: w / total for name, w in weight.items()})
+                  weights={name: w / total for name, w in weight.items()}, anchors=used)
+
+
+def _present(signals: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+    """The verdict sources that voted on some pair, as float arrays."""
+    return {name: np.asarray(signal, dtype=np.float64) for name, signal in signals.items()
+            if signal is not None and not np.isnan(np.asarray(signal, dtype=np.float64)).all()}
 
 
 def _sign_accuracy(fit: calibrate.Calibration, strength: np.ndarray) -> float:

@@ -2,8 +2,9 @@
 
 Reads the pairs (their texts feed the lexical view and the cross-encoder), their
 embeddings (the ``embed`` stage's cache; run it first), the judge's
-position-consistent verdicts (``judge_pair_verdicts``) and human verdicts
-(``annotations``) when the warehouse has them, and appends:
+position-consistent verdicts (``judge_pair_verdicts``) and human verdicts (the latest version of each
+annotation, ``annotations_latest``, with the tasks' ``audit`` routing from ``annotation_tasks``) when the
+warehouse has them, and appends:
 
 - ``rm_scores``: out-of-fold margins per pair and member model (bt, ensemble, peer, cross);
 - ``noise_scores``: one row per pair and method (bt, ensemble, peer, confident, dynamics,
@@ -13,6 +14,11 @@ A run writes every pair of each method it computes, and never deletes: earlier
 runs' rows stay in the tables, and readers take the latest run of each pair and
 method from the views ``noise_scores_latest`` and ``rm_scores_latest``. Nothing
 here decides: releases do.
+
+Each judge version and each human annotator (``human:<annotator>``) is an annotator of its own in the
+fused score, so the run's details (``runs.counts``, view ``noise_reliabilities``) carry every annotator's
+estimated accuracy; the human verdicts also anchor the fused EM (``fusion.Anchors``): after a pull, the
+next run re-weighs the evidence of every pair, not only of those people looked at.
 
 The non-embedding checks ride along in the ``fused`` components (``checks``):
 length difference, near-identical responses and refusal markers.
@@ -33,14 +39,17 @@ from curate.noise.config import NoiseConfig
 from curate.noise.confident import canonical_classes
 from curate.stage import Counts, StageResult, StageRun, utcnow
 from curate.warehouse import Transaction, Warehouse, relations
-from schemas import EMBEDDINGS, JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
+from schemas import ANNOTATION_TASKS, ANNOTATIONS, EMBEDDINGS, JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
+from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
-from schemas.vocab import NoiseMethod, Verdict
+from schemas.vocab import NoiseMethod, RouteReason, Verdict
 
 STAGE = "noise"
-READS = (PAIRS, EMBEDDINGS, JUDGMENTS)
+READS = (PAIRS, EMBEDDINGS, JUDGMENTS, ANNOTATIONS, ANNOTATION_TASKS)
 """The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
-_ANNOTATIONS = "annotations"  # human verdicts; the annotation stage's table, read when it exists
+HUMAN_PREFIX = f"{NoiseMethod.HUMAN}:"
+"""An annotator's name among the fused score's reliabilities: ``human:<annotator>`` (view ``annotator_quality``
+reads these rows of ``noise_reliabilities``; releases weigh each annotator's verdicts by them)."""
 
 
 def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None = None) -> StageResult:
@@ -84,7 +93,9 @@ def run(wh: Warehouse, cfg: NoiseConfig, progress: Callable[[str], None] | None 
                    "reliabilities": {m: s.reliabilities for m, s in scores.items() if s.reliabilities is not None},
                    "fusion_weights": {m: s.weights for m, s in scores.items() if s.weights is not None},
                    "judge_pairs": int(np.sum(judge.get("judge_count", 0) > 0)) if judge else 0,
-                   "human_pairs": int(np.sum(human.get("human_count", 0) > 0)) if human else 0}
+                   "human_pairs": int(np.sum(human.get("human_count", 0) > 0)) if human else 0,
+                   "audit_pairs": int(human["audit"].sum()) if human else 0,
+                   "anchors": {m: s.anchors for m, s in scores.items() if s.anchors is not None}}
         return Counts(rows_in=len(feats.pair_ids), rows_written=sum(rows.values()),
                       outcomes={f"{m}_rows": n for m, n in rows.items()}, details=details)
 
@@ -113,10 +124,31 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
             judge = _evidence(versions, NoiseMethod.JUDGE)
             if judge:  # each judge version is an annotator of its own in the fused score
                 judge["judges"] = {version: signal for version, (signal, _) in versions.items()}
-        if _ANNOTATIONS in present and {"pair_id", "verdict"} <= set(con.table(_ANNOTATIONS).columns):
-            human = _evidence(_votes(con, f"SELECT pair_id, verdict FROM {_ANNOTATIONS} WHERE verdict IS NOT NULL", [],
-                                     pairs["pair_id"], f"'{NoiseMethod.HUMAN}'"), NoiseMethod.HUMAN)
+        if ANNOTATIONS_LATEST in present:
+            people = _votes(con, f"SELECT * FROM {ANNOTATIONS_LATEST} WHERE verdict IS NOT NULL", [], pairs["pair_id"],
+                            _annotator_name("annotator"))
+            human = _evidence(people, NoiseMethod.HUMAN)
+            if human:  # each annotator is an annotator of its own in the fused score; the audit sample anchors it
+                human["humans"] = {name: signal for name, (signal, _) in people.items()}
+                human["audit"] = _audit(con, present, pairs["pair_id"])
     return pairs, judge, human
+
+
+def _annotator_name(column: str) -> str:
+    """SQL: an annotator's name among the reliabilities, from the ``annotations`` column ``column``."""
+    return f"'{HUMAN_PREFIX}' || coalesce({column}, '')"
+
+
+def _audit(con, present: set[str], pair_ids: list[str]) -> np.ndarray:
+    """Per pair: some latest human verdict answered a task routed as ``audit`` (the batch's uniform sample)."""
+    audited = np.zeros(len(pair_ids), bool)
+    if ANNOTATION_TASKS.name not in present:
+        return audited
+    rows = con.execute(f"SELECT DISTINCT a.pair_id FROM {ANNOTATIONS_LATEST} a JOIN {ANNOTATION_TASKS.name} t "
+                       f"USING (batch_id, pair_id) WHERE t.route_reason = '{RouteReason.AUDIT}' AND a.verdict IS NOT NULL").fetchall()
+    index = {p: i for i, p in enumerate(pair_ids)}
+    audited[[index[p] for p, in rows if p in index]] = True
+    return audited
 
 
 _JUDGE_VERSION = "judge || ' ' || template || ' ' || attribute || coalesce(' ' || left(settings_hash, 8), '')"

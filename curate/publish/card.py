@@ -117,6 +117,7 @@ def render(facts: ReleaseFacts, cfg: CardConfig) -> str:
         judges=markdown_table(facts.judges, "No judge verdicts were recorded for these pairs."),
         noise=markdown_table(facts.noise, "No noise scores were recorded for these pairs."),
         reliabilities=markdown_table(facts.reliabilities, "No noise run had estimated reliabilities by then."),
+        humans=human_verification(facts),
         noise_method=facts.noise_method,
         length_bias=markdown_table(facts.length_bias),
         languages=markdown_table(facts.languages, "no released pairs"),
@@ -183,6 +184,36 @@ def limitations(facts: ReleaseFacts, cfg: CardConfig, sources: list[SourceRow] |
     if unknown:
         items.append(text["unknown_license"].format(sources=", ".join(unknown)))
     return items + list(cfg.limitations)
+
+
+def human_verification(facts: ReleaseFacts) -> str:
+    """The card's human-verification part: what people's verdicts did, how far the annotators agreed (Krippendorff's
+    alpha, view ``annotation_alpha``) and what the audit sample measured (view ``annotation_audit``), each line only
+    when its figures exist."""
+    if not facts.humans:
+        return "_No pair of this release was verified by people._"
+    parts = [markdown_table(facts.humans)]
+    if facts.human_alpha:
+        units, annotations, annotators, alpha_verdict, alpha_strength = facts.human_alpha.rows[0]
+        parts.append(f"Agreement between annotators (Krippendorff's alpha, over {units} pairs, {annotations} annotations by "
+                     f"{annotators} annotators): {_cell(alpha_verdict)} on the verdict, {_cell(alpha_strength)} on the strength.")
+    if facts.human_audit:
+        row = dict(zip(facts.human_audit.columns, facts.human_audit.rows[0]))
+        line = (f"On the audit sample ({row['pairs']} pairs drawn uniformly at random), people found "
+                f"{_share(row, 'label_wrong')} of the stated labels wrong")
+        if row["judge_pairs"]:
+            line += f", and the judges wrong on {_share(row, 'judge_wrong')} of the {row['judge_pairs']} pairs they judged"
+        parts.append(line + ".")
+    return "\n\n".join(parts)
+
+
+def _share(row: dict, name: str) -> str:
+    """A rate with its interval as the view gives it: ``12.5% (95% interval 7.1%-20.3%)``."""
+    rate, low, high = (row.get(f"{name}_rate"), row.get(f"{name}_low"), row.get(f"{name}_high"))
+    if rate is None:
+        return "an unknown share"
+    interval = f" (95% interval {low:.1%}-{high:.1%})" if low is not None and high is not None else ""
+    return f"{rate:.1%}{interval}"
 
 
 def size_category(n: int) -> str:

@@ -2,7 +2,8 @@
 
 Everything is read from the warehouse: the ``releases`` row and the decisions in
 ``release_rows`` (``curate.release.store``), the pair content as of the release's snapshot,
-and the evidence (judge quality, the latest noise scores of each method) through the views
+and the evidence (judge quality, the latest noise scores of each method, the annotators' agreement and
+the audit sample's estimates) through the views
 of a connection opened at that snapshot, so the figures describe exactly what the release
 decided on. Evidence tables may be empty or may not exist yet: each figure is then empty
 (and the card and report say so), never an error.
@@ -21,9 +22,14 @@ from curate.release.policy import outcomes
 from curate.warehouse import Warehouse, relations
 from schemas import JUDGMENTS, RELEASE_ROWS
 from schemas.noise import NOISE_RELIABILITIES, NOISE_SCORES_LATEST
-from schemas.vocab import Decision, NoiseMethod
+from schemas.vocab import Decision, NoiseMethod, Reason
 
 JUDGE_QUALITY = "judge_quality"  # the judge stage's view of judge quality per source and judge version
+ANNOTATION_ALPHA = "annotation_alpha"  # the annotation stage's view: Krippendorff's alpha per batch and source ('*': all)
+ANNOTATION_AUDIT = "annotation_audit"  # the annotation stage's view: wrong-label and judge-wrong rates on the audit sample
+_ALPHA_COLUMNS = ("units", "annotations", "annotators", "alpha_verdict", "alpha_strength")
+_AUDIT_COLUMNS = ("pairs", "label_wrong", "label_wrong_rate", "label_wrong_low", "label_wrong_high",
+                  "judge_pairs", "judge_wrong", "judge_wrong_rate", "judge_wrong_low", "judge_wrong_high")
 
 @dataclass(frozen=True)
 class Figure:
@@ -67,6 +73,9 @@ class ReleaseFacts:
     noise_by_decision: dict[str, list[float]] = field(default_factory=dict)
     length_log_ratios: dict[str, list[float]] = field(default_factory=dict)
     margins: Figure = Figure(("stat", "value"))
+    humans: Figure = Figure(("pairs", "count"))
+    human_alpha: Figure = Figure(_ALPHA_COLUMNS)
+    human_audit: Figure = Figure(_AUDIT_COLUMNS)
 
     @property
     def released_pairs(self) -> int:
@@ -110,6 +119,9 @@ def collect(wh: Warehouse, name: str) -> ReleaseFacts:
                 noise_by_decision=_noise_by_decision(then, present, noise_method),
                 length_log_ratios=_log_ratios(con),
                 margins=_figure(con, _MARGINS),
+                humans=_humans(con),
+                human_alpha=_overall(then, present, ANNOTATION_ALPHA, _ALPHA_COLUMNS),
+                human_audit=_overall(then, present, ANNOTATION_AUDIT, _AUDIT_COLUMNS),
             )
 
 
@@ -119,7 +131,7 @@ _DECISION_COLUMNS = ("decision", "reason", "pairs", "scored", "est_precision", "
 
 _FLIP = f"decision = '{Decision.FLIP}'"
 _REL = f"""
-SELECT pair_id, prompt_id, decision, reason, split, margin, weight,
+SELECT pair_id, prompt_id, decision, reason, split, margin, weight, human_verdict, human_against_judge,
        source, source_file, language, language_detected, tie, strength,
        length(chosen.content) AS chosen_chars, length(rejected.content) AS rejected_chars,
        CASE WHEN {_FLIP} THEN length(rejected.content) ELSE length(chosen.content) END AS out_chosen_chars,
@@ -156,6 +168,19 @@ UNION ALL SELECT 'mean margin', round(avg(margin), 4) FROM rel WHERE split IS NO
 UNION ALL SELECT 'pairs with a weight', count(weight)::DOUBLE FROM rel WHERE split IS NOT NULL
 UNION ALL SELECT 'mean weight', round(avg(weight), 4) FROM rel WHERE split IS NOT NULL"""
 
+# What people did to the release: the pairs they verified, how their verdicts decided (a keep confirms the label, a
+# flip or a drop overrules it) and how often they disagreed with the judges (release_rows.human_* columns).
+_HUMANS = f"""
+SELECT * FROM (VALUES
+    ('verified by people', (SELECT count(*) FROM rel WHERE human_verdict IS NOT NULL)),
+    ('label confirmed (kept)', (SELECT count(*) FROM rel WHERE reason = '{Reason.HUMAN_OVERRIDE}' AND decision = '{Decision.KEEP}')),
+    ('label overruled: flipped', (SELECT count(*) FROM rel WHERE reason = '{Reason.HUMAN_OVERRIDE}' AND decision = '{Decision.FLIP}')),
+    ('label overruled: dropped as a tie', (SELECT count(*) FROM rel WHERE reason = '{Reason.HUMAN_OVERRIDE}' AND decision = '{Decision.DROP}')),
+    ('dropped: annotators split', (SELECT count(*) FROM rel WHERE reason = '{Reason.HUMAN_SPLIT}')),
+    ('people disagreed with the judges', (SELECT count(*) FROM rel WHERE human_against_judge)),
+    ('people agreed with the judges', (SELECT count(*) FROM rel WHERE NOT human_against_judge))
+) AS t(pairs, count)"""
+
 # Judge quality as the judge stage defines it (view judge_quality, all sources), read at the release snapshot.
 # Its columns are the judge stage's to choose; the card shows them as they are.
 _JUDGES = f"SELECT * EXCLUDE (source) FROM {JUDGE_QUALITY} WHERE source = '*'"
@@ -188,6 +213,24 @@ def _reliabilities(then: duckdb.DuckDBPyConnection) -> Figure:
     """The estimated reliabilities of the last noise run before the release: what the fused score weighed."""
     return _figure(then, f"SELECT annotator, reliability, weight FROM {NOISE_RELIABILITIES} WHERE run_id = "
                          f"(SELECT run_id FROM {NOISE_RELIABILITIES} ORDER BY finished_at DESC LIMIT 1) ORDER BY annotator")
+
+
+def _humans(con: duckdb.DuckDBPyConnection) -> Figure:
+    """The human-verification counts; no rows when people verified none of the release's pairs."""
+    figure = _figure(con, _HUMANS)
+    return figure if figure.rows and figure.rows[0][1] else Figure(figure.columns)
+
+
+def _overall(then: duckdb.DuckDBPyConnection, present: set[str], view: str, columns: tuple[str, ...]) -> Figure:
+    """The overall row (batch '*', source '*') of an annotation view at the release snapshot, in ``columns``; no rows
+    when the view is absent, fails or has no such row, or when it counts nothing (the annotation stage's views)."""
+    if view not in present:
+        return Figure(columns)
+    try:
+        figure = _figure(then, f"SELECT {', '.join(columns)} FROM {view} WHERE batch_id = '*' AND source = '*'")
+    except duckdb.Error:
+        return Figure(columns)
+    return figure if figure.rows and figure.rows[0][0] else Figure(columns)
 
 
 def _noise_by_decision(then: duckdb.DuckDBPyConnection, present: set[str], method: str) -> dict[str, list[float]]:

@@ -7,6 +7,12 @@ the one reason code. Evidence tables a snapshot lacks (``annotations`` before
 that stage exists) read as empty, so the same query works at any snapshot and
 re-running it at the release's snapshot gives the same rows.
 
+Human labels win: the annotators' majority decides over every automatic rule,
+each annotator's verdict weighted by the quality the latest noise run estimated
+for them (``_human_sql``), and the rows keep what the humans and the judges said
+(``release_rows.human_verdict`` ... ``human_against_judge``), so a pair where
+people overruled the label or the judge stays visible.
+
 The noise rules act without looking at truth: a probability bar alone would
 fire on one dataset and never on another (a fused P(wrong) that rarely reaches
 0.7 on real data), so they also take a share, by default the noise run's own
@@ -27,15 +33,17 @@ from curate.config import read_yaml
 from curate.errors import ConfigError
 from curate.warehouse import relations
 from schemas import CONFLICTS, PAIRS
+from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
-from schemas.noise import NOISE_SCORES_LATEST, RM_SCORES_LATEST
+from schemas.noise import NOISE_RELIABILITIES, NOISE_SCORES_LATEST, RM_SCORES_LATEST
 from schemas.vocab import Decision, NoiseMethod, PairKind, Reason, Verdict
 
 __all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy", "outcomes"]
 
-ANNOTATIONS = "annotations"  # added by the annotation stage; read when the snapshot has it
 DEFAULT_POLICY = "policies/default.yaml"
 _NO_MAJORITY = "split"  # the human verdict of a pair whose annotators' top verdicts are tied
+_ANNOTATOR = f"{NoiseMethod.HUMAN}:"  # an annotator's name among a noise run's reliabilities (curate.noise.stage.HUMAN_PREFIX)
+_MIN_WEIGHT = 0.01  # an annotator the noise run found no better than a coin still counts, barely: a lone verdict still decides
 _VERDICTS = ", ".join(f"'{v}'" for v in Verdict)
 _RENAMED = {"min_noise_to_flip": "min_p_wrong_to_flip", "min_noise_to_drop": "min_p_wrong_to_drop"}
 
@@ -57,6 +65,9 @@ class ReleasePolicy(BaseModel):
                             "auto: the noise run's estimated wrong-label share (fused components noise_rate); null: no cap")
     if_unscored: Literal[Decision.KEEP, Decision.DROP] = Field(Decision.KEEP, description="decision for a pair without a noise score")
     human_override: bool = Field(True, description="annotators' majority verdicts decide over every automatic rule")
+    human_weighting: Literal["quality", "equal"] = Field(
+        "quality", description="how an annotator's verdict counts in the majority: quality, log(a / (1 - a)) of the accuracy a "
+                               "the latest noise run estimated for them (at least 0.01; 1 when not estimated); equal: one each")
     include_ties: bool = Field(False, description="keep pairs labeled as ties (exported with margin 0)")
     include_augmentations: bool = Field(True, description="keep pairs made by augmentation (pairs.kind <> 'original')")
     include_conflicted: bool = Field(True, description="keep pairs whose label another source row contradicts")
@@ -108,11 +119,13 @@ class ReleasePolicy(BaseModel):
     @classmethod
     def from_stored(cls, stored: str) -> ReleasePolicy:
         """A policy as a release stored it, by any version of curate. A policy stored before the share rule
-        named its thresholds ``min_noise_to_*`` and had no cap and no judge requirement: it is read as exactly
-        that, so re-making an old release still gives its rows."""
+        named its thresholds ``min_noise_to_*`` and had no cap and no judge requirement, and one stored before
+        annotators were weighted counted each annotator once: it is read as exactly that, so re-making an old
+        release still gives its rows."""
         data = json.loads(stored)
         if _RENAMED.keys() & data.keys():
             data = {_RENAMED.get(k, k): v for k, v in data.items()} | {"max_drop_share": None, "flip_requires_judge": False}
+        data.setdefault("human_weighting", "equal")  # stored before annotators were weighted: one vote each
         return cls.model_validate(data)
 
     def canonical_json(self) -> str:
@@ -139,7 +152,8 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     """Every pair visible to ``con`` with its decision, reason, split, margin and weight, ordered by pair_id.
 
     ``con`` reads the release's snapshot, with the named views (judge verdicts come from one); the result
-    (an Arrow table) is exactly the release's ``release_rows`` minus run_id.
+    (an Arrow table) is exactly the release's ``release_rows`` minus run_id: the decision columns, then what the
+    humans said (weighted majority, annotators, agreement) and, on the pairs they verified, the judges' verdict.
     """
     present = relations(con)
     params: dict[str, object] = {"name": name}
@@ -159,8 +173,9 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
          conflicted AS ({_conflicted_sql(present)}),
          joined AS (
             SELECT p.pair_id, p.prompt_id, coalesce(parent.prompt_id, p.prompt_id) AS split_key, p.source, p.language,
-                   p.kind, p.tie, p.strength, n.score, e.margin AS rm_margin, h.verdict AS human,
-                   c.pair_id IS NOT NULL AS conflicted, j.consistency, coalesce(j.against, false) AS judge_against
+                   p.kind, p.tie, p.strength, n.score, e.margin AS rm_margin, h.verdict AS human, h.votes AS human_votes,
+                   h.agreement AS human_agreement, c.pair_id IS NOT NULL AS conflicted, j.consistency,
+                   coalesce(j.against, false) AS judge_against, j.verdict AS judge_verdict
             FROM {PAIRS.name} p
             LEFT JOIN {PAIRS.name} parent ON parent.pair_id = p.parent_pair_id
             LEFT JOIN noise n ON n.pair_id = p.pair_id
@@ -181,7 +196,10 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     SELECT $name AS release, pair_id, prompt_id, decision, reason,
            CASE WHEN {released} THEN {_split_sql(policy, params)} END AS split,
            CASE WHEN {released} THEN {_margin_sql(policy, params)} END AS margin,
-           CASE WHEN {released} THEN {_weight_sql(policy)} END AS weight
+           CASE WHEN {released} THEN {_weight_sql(policy)} END AS weight,
+           human AS human_verdict, human_votes, human_agreement,
+           CASE WHEN human IS NOT NULL THEN judge_verdict END AS judge_verdict,
+           CASE WHEN human <> '{_NO_MAJORITY}' AND judge_verdict IS NOT NULL THEN human <> judge_verdict END AS human_against_judge
     FROM decided
     ORDER BY pair_id
     """
@@ -306,27 +324,52 @@ def _noise_rate_sql(present: set[str]) -> str:
 
 def _judge_sql(present: set[str]) -> str:
     """Per pair, from the judge stage's ``judge_pair_verdicts`` view: the share of its judge versions (judge, template,
-    attribute) judged in both orders whose two verdicts agree, and whether a strict majority of all its versions
-    give a position-consistent verdict against the label (what a flip needs besides the score)."""
+    attribute) judged in both orders whose two verdicts agree, whether a strict majority of all its versions give a
+    position-consistent verdict against the label (what a flip needs besides the score), and the verdict such a
+    strict majority gives, if any (what a human verdict is compared with)."""
     if JUDGE_PAIR_VERDICTS not in present:
-        return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS consistency, NULL::BOOLEAN AS against")
+        return _empty("NULL::VARCHAR AS pair_id, NULL::DOUBLE AS consistency, NULL::BOOLEAN AS against, NULL::VARCHAR AS verdict")
+    majority = " ".join(f"WHEN count(*) FILTER (consistent AND verdict = '{v}') * 2 > count(*) THEN '{v}'" for v in Verdict)
     return (
         f"SELECT pair_id, avg(consistent::INTEGER) FILTER (both_orders)::DOUBLE AS consistency, "
-        f"count(*) FILTER (consistent AND verdict = '{Verdict.REJECTED}') * 2 > count(*) AS against "
+        f"count(*) FILTER (consistent AND verdict = '{Verdict.REJECTED}') * 2 > count(*) AS against, "
+        f"CASE {majority} END AS verdict "
         f"FROM {JUDGE_PAIR_VERDICTS} GROUP BY pair_id"
     )
 
 
 def _human_sql(policy: ReleasePolicy, present: set[str]) -> str:
-    """The annotators' majority verdict per pair, or 'split' when the top verdicts are tied."""
-    if not policy.human_override or ANNOTATIONS not in present:
-        return _empty("NULL::VARCHAR AS pair_id, NULL::VARCHAR AS verdict")
-    return (
-        f"SELECT pair_id, CASE WHEN count(*) = 1 THEN any_value(verdict) ELSE '{_NO_MAJORITY}' END AS verdict FROM ("
-        f"  SELECT pair_id, verdict, rank() OVER (PARTITION BY pair_id ORDER BY count(DISTINCT annotator) DESC) AS r"
-        f"  FROM {ANNOTATIONS} WHERE verdict IN ({_VERDICTS}) GROUP BY pair_id, verdict"
-        f") WHERE r = 1 GROUP BY pair_id"
-    )
+    """Per pair: the annotators' majority verdict, the annotators counted and the majority's share of their weight.
+
+    Reads the latest version of every annotation (view ``annotations_latest``); an annotator counts once per verdict
+    they gave the pair. With ``human_weighting: quality`` each annotator's verdict weighs ``log(a / (1 - a))`` of the
+    accuracy ``a`` the latest noise run estimated for them (view ``noise_reliabilities``, annotator ``human:<name>``):
+    the weight of a vote in the fused score's EM, so a careful annotator outvotes two careless ones. It is at least
+    ``_MIN_WEIGHT`` (an annotator no better than a coin still decides a pair nobody else judged), and 1 for an
+    annotator that run has not estimated. The majority is the verdict with the largest total weight; tied totals
+    are ``split``."""
+    if ANNOTATIONS_LATEST not in present:
+        return _empty("NULL::VARCHAR AS pair_id, NULL::VARCHAR AS verdict, NULL::INTEGER AS votes, NULL::DOUBLE AS agreement")
+    quality = _empty("NULL::VARCHAR AS annotator, NULL::DOUBLE AS weight")
+    if policy.human_weighting == "quality" and NOISE_RELIABILITIES in present:
+        quality = (f"SELECT annotator, greatest(ln(reliability / (1 - reliability)), {_MIN_WEIGHT}) AS weight "
+                   f"FROM {NOISE_RELIABILITIES} WHERE starts_with(annotator, '{_ANNOTATOR}') AND reliability > 0 AND reliability < 1 "
+                   f"AND run_id = (SELECT arg_max(run_id, finished_at) FROM {NOISE_RELIABILITIES})")
+    return f"""
+        WITH voted AS (
+            SELECT DISTINCT pair_id, annotator, verdict FROM {ANNOTATIONS_LATEST} WHERE verdict IN ({_VERDICTS})
+        ), quality AS ({quality}),
+        totals AS (
+            SELECT v.pair_id, v.verdict, sum(coalesce(q.weight, 1.0)) AS weight
+            FROM voted v LEFT JOIN quality q ON q.annotator = '{_ANNOTATOR}' || coalesce(v.annotator, '')
+            GROUP BY ALL
+        ), ranked AS (
+            SELECT *, rank() OVER (PARTITION BY pair_id ORDER BY round(weight, 9) DESC) AS r, sum(weight) OVER (PARTITION BY pair_id) AS total
+            FROM totals
+        ), counted AS (SELECT pair_id, count(DISTINCT coalesce(annotator, ''))::INTEGER AS votes FROM voted GROUP BY pair_id)
+        SELECT pair_id, CASE WHEN count(*) = 1 THEN any_value(verdict) ELSE '{_NO_MAJORITY}' END AS verdict,
+               any_value(votes) AS votes, round(any_value(weight) / nullif(any_value(total), 0), 4) AS agreement
+        FROM ranked JOIN counted USING (pair_id) WHERE r = 1 GROUP BY pair_id"""
 
 
 def _conflicted_sql(present: set[str]) -> str:
@@ -370,7 +413,8 @@ def _weight_sql(policy: ReleasePolicy) -> str:
     """Confidence in the exported label: 1 - score when kept, score when flipped; 1 without a score or by a human."""
     if policy.weight_source == "none":
         return "NULL::DOUBLE"
+    by_human = " OR human IS NOT NULL" if policy.human_override else ""
     return (
-        "CASE WHEN score IS NULL OR human IS NOT NULL THEN 1.0 "
+        f"CASE WHEN score IS NULL{by_human} THEN 1.0 "
         f"WHEN decision = '{Decision.FLIP}' THEN least(greatest(score, 0.0), 1.0) ELSE least(greatest(1.0 - score, 0.0), 1.0) END"
     )

@@ -27,11 +27,11 @@ from curate.release.policy import ReleasePolicy, decide, outcomes
 from curate.release.store import ReleaseError, ReleaseExists, lookup
 from curate.stage import Counts, StageResult, StageRun
 from curate.warehouse import LAKE, Transaction, Warehouse
-from schemas import CONFLICTS, JUDGMENTS, NOISE_SCORES, PAIRS, RELEASE_ROWS, RELEASES, RM_SCORES
-from schemas.vocab import Decision
+from schemas import ANNOTATIONS, CONFLICTS, JUDGMENTS, NOISE_SCORES, PAIRS, RELEASE_ROWS, RELEASES, RM_SCORES
+from schemas.vocab import Decision, Verdict
 
 STAGE = "release"
-READS = (PAIRS, CONFLICTS, JUDGMENTS, NOISE_SCORES, RM_SCORES)
+READS = (PAIRS, CONFLICTS, JUDGMENTS, NOISE_SCORES, RM_SCORES, ANNOTATIONS)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -90,7 +90,8 @@ def _decide(con, policy: ReleasePolicy, name: str) -> tuple[pa.Table, dict[str, 
 
 
 def _counts(table: pa.Table) -> dict:
-    """Rows per decision, reason, decision:reason and split (the dict stored in ``releases.counts``)."""
+    """Rows per decision, reason, decision:reason and split, and the pairs people verified, voted against the label
+    (rejected or tie) and against the judges (the dict stored in ``releases.counts``)."""
     def tally(column) -> dict[str, int]:
         values = column.value_counts().to_pylist()
         return {str(v["values"]): v["counts"] for v in sorted(values, key=lambda v: str(v["values"]))}
@@ -98,12 +99,16 @@ def _counts(table: pa.Table) -> dict:
     decisions = {d.value: 0 for d in Decision} | tally(table.column("decision"))
     pairs = pc.binary_join_element_wise(table.column("decision"), table.column("reason"), ":")
     split = table.column("split").drop_null()
+    human = table.column("human_verdict")
     return {
         "rows": table.num_rows,
         "decisions": decisions,
         "reasons": tally(table.column("reason")),
         "decision_reasons": tally(pairs),
         "splits": tally(split),
+        "humans": {"verified": len(human) - human.null_count,
+                   "against_label": pc.sum(pc.is_in(human, pa.array([Verdict.REJECTED.value, Verdict.TIE.value]))).as_py() or 0,
+                   "against_judge": pc.sum(table.column("human_against_judge").fill_null(False)).as_py() or 0},
     }
 
 

@@ -20,7 +20,11 @@ from curate.errors import CurateError, Terminal
 from curate.release.policy import ReleasePolicy, decide
 from curate.warehouse import Warehouse
 from schemas import PAIRS, RELEASE_ROWS, RELEASES
+from schemas.release import HUMANS_CHANGES
 from schemas.vocab import Decision
+
+_HUMAN_COLUMNS = ", ".join(c.name for step in HUMANS_CHANGES for c in step.columns)
+"""What the humans and the judges said on a pair (release_rows v2; NULL in releases made before it)."""
 
 
 class ReleaseError(Terminal, CurateError):
@@ -81,10 +85,10 @@ def get(wh: Warehouse, name: str) -> ReleaseInfo:
 
 def candidates_sql(info: ReleaseInfo) -> str:
     """Every row of the release, dropped ones too, beside its pair as ingested, as of the release snapshot:
-    the decision columns of ``release_rows``, then the pair's content and provenance (labels not yet oriented).
+    the decision columns of ``release_rows`` (with what the humans and judges said), then the pair's content and provenance (labels not yet oriented).
     The one release-pairs join: ``rows_sql``, the facts and the reward-model eval set select from it."""
     return f"""
-    SELECT r.pair_id, r.prompt_id, r.split, r.decision, r.reason, r.margin, r.weight,
+    SELECT r.pair_id, r.prompt_id, r.split, r.decision, r.reason, r.margin, r.weight, {_HUMAN_COLUMNS},
            p.prompt, p.chosen, p.rejected, p.source, p.source_file, p.language, p.language_detected,
            p.kind, p.tie, p.strength, p.annotator
     FROM {RELEASE_ROWS.name} r
@@ -97,7 +101,7 @@ def rows_sql(info: ReleaseInfo, *, include_dropped: bool = False) -> str:
     dropped = "" if include_dropped else f"WHERE decision <> '{Decision.DROP}'"
     flip = f"decision = '{Decision.FLIP}'"
     return f"""
-    SELECT pair_id, prompt_id, split, decision, reason, margin, weight, prompt,
+    SELECT pair_id, prompt_id, split, decision, reason, margin, weight, {_HUMAN_COLUMNS}, prompt,
            CASE WHEN {flip} THEN rejected ELSE chosen END AS chosen,
            CASE WHEN {flip} THEN chosen ELSE rejected END AS rejected,
            source, language, kind, tie, strength, annotator
@@ -128,7 +132,7 @@ def stored_rows(wh: Warehouse, name: str) -> pa.Table:
     with wh.connect(read_only=True, views=False) as con:
         lookup(con, name)
         return con.execute(
-            f"SELECT release, pair_id, prompt_id, decision, reason, split, margin, weight FROM {RELEASE_ROWS.name} "
+            f"SELECT release, pair_id, prompt_id, decision, reason, split, margin, weight, {_HUMAN_COLUMNS} FROM {RELEASE_ROWS.name} "
             "WHERE release = ? ORDER BY pair_id", [name]
         ).to_arrow_table()
 
