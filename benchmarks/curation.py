@@ -324,7 +324,8 @@ def _ablation(fusion: dict, flip: np.ndarray) -> tuple[dict[str, dict[str, float
     if len(sources) > 1:
         for name in sources:
             out[name] = {"weight": weights.get(name, math.nan), "without": fused_auroc({k: v for k, v in sources.items() if k != name}, inputs)}
-    verdicts = {f: None for f in ("judge", "judge_count", "judges", "human", "human_count") if getattr(inputs, f, None) is not None}
+    verdicts = {f: None for f in ("judge", "judge_count", "judges", "human", "human_count", "humans", "audit")
+                if getattr(inputs, f, None) is not None}
     if verdicts:
         out["judge+human"] = {"without": fused_auroc(sources, dataclasses.replace(inputs, **verdicts))}
     return out, strengths
