@@ -190,10 +190,12 @@ def _arms(base: dict, out: dict, args) -> None:
     """The optional arms on a run's warehouse, after every default run (so they cannot raise its peak RSS); then clean up."""
     wh, flip, folder = out.pop("_wh"), out.pop("_flip"), out.pop("_folder")
     rate, seed = out["rate"], out["seed"]
+    previous = {"release": "curated", "noise_rate": out["noise_rate"]}
     if args.judge_arm:
         out["judge"] = _judge_arm(wh, base, flip, rate, seed, args, _clock(out["arm_time"]), out)
+        previous = {"release": "curated-simjudge", "noise_rate": out["judge"]["noise_rate"]}
     if args.human_arm:
-        out["human"] = _human_arm(wh, base, flip, rate, seed, args, _clock(out["arm_time"]))
+        out["human"] = _human_arm(wh, base, flip, rate, seed, args, _clock(out["arm_time"]), previous)
     if args.train_rm and rate in [float(r) for r in args.train_rm_rates.split(",")] and seed < args.train_rm_seeds:
         out["train_rm"] = _train_rm(wh, base, seed, args, _clock(out["arm_time"]))
     if not args.keep:
@@ -365,11 +367,14 @@ def _judge_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: i
     return measured
 
 
-def _human_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: int, args, clock) -> dict:
+def _human_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: int, args, clock, previous: dict) -> dict:
     """SIMULATED annotators: one batch routed by the default policy, each pair answered by every simulated
-    annotator (right with its scripted accuracy), written as the pull would write them; noise again, a release."""
+    annotator (right with its scripted accuracy), written as the pull would write them; noise again, a release.
+
+    ``previous`` is the run this arm builds on (the simulated judge's, when that arm ran): its release and its
+    fused scores are the "before" on the pairs no annotator saw."""
     index = {p: i for i, p in enumerate(base["pair_ids"])}
-    before = _read(wh, base, flip, "curated")["scores"][FUSED]
+    before = _read(wh, base, flip, previous["release"])
     accuracies = [float(a) for a in args.human_accuracy.split(",")]
     with wh.connect(read_only=True) as con:
         routes = route(con, RoutingPolicy(limit=args.human_pairs, seed=seed))
@@ -398,11 +403,10 @@ def _human_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: i
         noise_run = noise.run(wh, NoiseConfig())
     with clock("release (with simulated annotators)"):
         release.run(wh, release.ReleaseConfig(name="curated-humans"))
-    state = _read(wh, base, flip, "curated-humans") | {"fusion": fusion}
-    measured = _measure(state, flip, rate, seed, base["cfg"], wh, noise_run.details)
-    seen = np.zeros(len(flip), bool)
-    seen[[index[r.pair_id] for r in routes]] = True
-    after = state["scores"][FUSED]
+    after = _read(wh, base, flip, "curated-humans") | {"fusion": fusion}
+    measured = _measure(after, flip, rate, seed, base["cfg"], wh, noise_run.details)
+    unseen = np.ones(len(flip), bool)
+    unseen[[index[r.pair_id] for r in routes]] = False
     with wh.connect(read_only=True) as con:
         reliabilities = dict(con.execute("SELECT annotator, reliability FROM noise_reliabilities WHERE run_id = ?",
                                          [noise_run.run_id]).fetchall())
@@ -412,15 +416,23 @@ def _human_arm(wh: Warehouse, base: dict, flip: np.ndarray, rate: float, seed: i
     realized = {v.annotator: [] for v in verdicts}
     for v in verdicts:
         realized[v.annotator].append((v.strength > 0) != flip[index[v.pair_id]])
-    unseen = ~seen
     measured.update(
-        pairs=len(routes), reasons=reasons_count(routes), human_decided=decided,
-        unseen_before=_detection(flip[unseen], before[unseen])["auroc"] if flip[unseen].any() else math.nan,
-        unseen_after=_detection(flip[unseen], after[unseen])["auroc"] if flip[unseen].any() else math.nan,
+        built_on=previous["release"], pairs=len(routes), reasons=reasons_count(routes), human_decided=decided,
+        unseen={"before": _unseen(before, flip, unseen), "after": _unseen(after, flip, unseen)},
+        rate_error={"before": abs(previous["noise_rate"] - rate), "after": abs(measured["noise_rate"] - rate)},
         annotators={name: {"scripted": accuracies[k], "realized": float(np.mean(realized[name])),
                            "estimated": reliabilities.get(f"human:{name}", math.nan)} for k, name in enumerate(realized)},
         audit=audit)
     return measured
+
+
+def _unseen(state: dict, flip: np.ndarray, unseen: np.ndarray) -> dict[str, float]:
+    """On the pairs no annotator saw: the fused score's detection and calibration, and the release's precision and recall."""
+    p, truth = state["scores"][FUSED][unseen], flip[unseen]
+    removed = state["decision"][unseen] != "keep"
+    return {"auroc": auroc(truth, p) if truth.any() else math.nan, "ece": calibrate.ece(p, truth),
+            "precision": float(truth[removed].mean()) if removed.any() else math.nan,
+            "recall": float((removed & truth).sum() / truth.sum()) if truth.any() else math.nan}
 
 
 def _train_rm(wh: Warehouse, base: dict, seed: int, args, clock) -> dict:
@@ -700,28 +712,30 @@ def _human_table(rates, at) -> list[str]:
     lines = ["## SIMULATED annotators arm (scripted verdicts, not people)", "",
              "One batch routed by the default `RoutingPolicy` (audit share and targeted reasons), every pair answered by each "
              "simulated annotator (right with its scripted accuracy), written to `annotations` as a pull writes them; then "
-             "`curate.noise.run` again and release `curated-humans`. Unseen AUROC: the fused score's detection on the pairs no "
-             "annotator saw, before and after the batch (the loop closing). Audit: `annotation_audit`'s label-wrong rate "
-             "with its Wilson 95% interval, against the injected rate.", "",
-             "| injected | batch | routed by | annotators: scripted / realized / estimated accuracy | unseen AUROC before | "
-             "after | gain | decided by humans | release precision | recall | audit pairs | audit label-wrong [95%] |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "`curate.noise.run` again and release `curated-humans`, built on the release named in `after`. The loop closing: "
+             "the fused score and the release on the pairs NO annotator saw, before and after the batch (AUROC, ECE of the "
+             "fused P(wrong), release precision and recall), and the error of the estimated noise rate. Audit: "
+             "`annotation_audit`'s label-wrong rate with its Wilson 95% interval, per seed.", "",
+             "| injected | after | batch | routed by | annotators: scripted / realized / estimated accuracy | decided by humans | "
+             "audit label-wrong [95%] |", "|---|---|---|---|---|---|---|"]
+    rows = ["", "| injected | measure on unseen pairs | before | after | change |", "|---|---|---|---|---|"]
     for rate in rates:
         hs = [r["human"] for r in at[rate] if "human" in r]
         if not hs:
             continue
-        get = lambda k: [h.get(k, math.nan) for h in hs]  # noqa: E731
         people = "; ".join(f"{a['scripted']:g} / {_fmt([h['annotators'][n]['realized'] for h in hs])} / "
                            f"{_fmt([h['annotators'][n]['estimated'] for h in hs])}" for n, a in hs[0]["annotators"].items())
         reasons = ", ".join(f"{k} {np.mean([h['reasons'].get(k, 0) for h in hs]):.0f}" for k in sorted(hs[0]["reasons"]))
-        gain = [a - b for a, b in zip(get("unseen_after"), get("unseen_before"))]
-        audit = [h["audit"] for h in hs if h["audit"]]
-        audit_text = "; ".join(f"{a[1]:.3f} [{a[2]:.3f}, {a[3]:.3f}]" for a in audit) if audit else "—"
-        lines.append(f"| {rate:.0%} | {_fmt(get('pairs'), 0)} | {reasons} | {people} | "
-                     f"{_fmt(get('unseen_before')) if rate > 0 else '—'} | {_fmt(get('unseen_after')) if rate > 0 else '—'} | "
-                     f"{_fmt(gain) if rate > 0 else '—'} | {_fmt(get('human_decided'), 0)} | {_fmt(get('precision'))} | "
-                     f"{_fmt(get('recall'))} | {_fmt([a[0] for a in audit], 0) if audit else '—'} | {audit_text} |")
-    return lines + [""]
+        audit = "; ".join(f"{a[1]:.3f} [{a[2]:.3f}, {a[3]:.3f}] of {a[0]}" for a in (h["audit"] for h in hs) if a) or "—"
+        lines.append(f"| {rate:.0%} | {hs[0]['built_on']} | {_fmt([h['pairs'] for h in hs], 0)} | {reasons} | {people} | "
+                     f"{_fmt([h['human_decided'] for h in hs], 0)} | {audit} |")
+        measures = [("fused AUROC", "unseen", "auroc"), ("fused ECE", "unseen", "ece"), ("release precision", "unseen", "precision"),
+                    ("release recall", "unseen", "recall"), ("noise-rate error (all pairs)", "rate_error", None)]
+        for label, group, key in measures:
+            pick = (lambda h, side: h[group][side][key]) if key else (lambda h, side: h[group][side])
+            b, a = [pick(h, "before") for h in hs], [pick(h, "after") for h in hs]
+            rows.append(f"| {rate:.0%} | {label} | {_fmt(b)} | {_fmt(a)} | {_fmt([y - x for x, y in zip(b, a)])} |")
+    return lines + rows + [""]
 
 
 def _train_rm_table(rates, at) -> list[str]:

@@ -45,3 +45,7 @@ RM_SCORES_LATEST = "rm_scores_latest"
 """View: ``rm_scores`` rows of the latest run of each method."""
 NOISE_RELIABILITIES = "noise_reliabilities"
 """View: each noise run's estimated reliabilities (annotator, reliability), read from ``runs``."""
+
+ANNOTATOR_PREFIX = "human:"
+"""How a human annotator is named among a noise run's reliabilities: ``human:<annotator>`` (``noise_reliabilities``,
+read by ``annotator_quality`` and by releases that weigh annotators by quality)."""

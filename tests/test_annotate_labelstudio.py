@@ -131,3 +131,14 @@ def test_annotate_token_is_never_written_to_the_warehouse(label_studio, pushed):
     token = label_studio.admin.token.encode()
     files = [p for p in wh.path.rglob("*") if p.is_file()]
     assert files and not [p for p in files if token in p.read_bytes()]
+
+
+def test_annotate_pull_flow_collects_without_waiting_and_passes_no_token(prefect_harness, label_studio, pushed):
+    """The scheduled pull as a Prefect flow: it takes what is done and returns; its parameters hold no token."""
+    from flows.annotate import annotate_pull_flow
+
+    wh, ls, _ = pushed
+    parameters = {"warehouse": str(wh.path), "pull_config": {"label_studio": {"url": ls.url}}, "rescore": False}
+    result = annotate_pull_flow(**parameters)
+    assert result["pull"]["stage"] == "annotate_pull" and result["pull"]["rows_written"] == 0
+    assert label_studio.admin.token not in repr(parameters) + repr(result)

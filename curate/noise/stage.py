@@ -42,12 +42,12 @@ from curate.warehouse import Transaction, Warehouse, relations
 from schemas import ANNOTATION_TASKS, ANNOTATIONS, EMBEDDINGS, JUDGMENTS, NOISE_SCORES, PAIRS, RM_SCORES
 from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
+from schemas.noise import ANNOTATOR_PREFIX
 from schemas.vocab import NoiseMethod, RouteReason, Verdict
 
 STAGE = "noise"
 READS = (PAIRS, EMBEDDINGS, JUDGMENTS, ANNOTATIONS, ANNOTATION_TASKS)
 """The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
-HUMAN_PREFIX = f"{NoiseMethod.HUMAN}:"
 """An annotator's name among the fused score's reliabilities: ``human:<annotator>`` (view ``annotator_quality``
 reads these rows of ``noise_reliabilities``; releases weigh each annotator's verdicts by them)."""
 
@@ -136,7 +136,7 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
 
 def _annotator_name(column: str) -> str:
     """SQL: an annotator's name among the reliabilities, from the ``annotations`` column ``column``."""
-    return f"'{HUMAN_PREFIX}' || coalesce({column}, '')"
+    return f"'{ANNOTATOR_PREFIX}' || coalesce({column}, '')"
 
 
 def _audit(con, present: set[str], pair_ids: list[str]) -> np.ndarray:

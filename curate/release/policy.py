@@ -35,14 +35,13 @@ from curate.warehouse import relations
 from schemas import CONFLICTS, PAIRS
 from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
-from schemas.noise import NOISE_RELIABILITIES, NOISE_SCORES_LATEST, RM_SCORES_LATEST
+from schemas.noise import ANNOTATOR_PREFIX, NOISE_RELIABILITIES, NOISE_SCORES_LATEST, RM_SCORES_LATEST
 from schemas.vocab import Decision, NoiseMethod, PairKind, Reason, Verdict
 
 __all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy", "outcomes"]
 
 DEFAULT_POLICY = "policies/default.yaml"
 _NO_MAJORITY = "split"  # the human verdict of a pair whose annotators' top verdicts are tied
-_ANNOTATOR = f"{NoiseMethod.HUMAN}:"  # an annotator's name among a noise run's reliabilities (curate.noise.stage.HUMAN_PREFIX)
 _MIN_WEIGHT = 0.01  # an annotator the noise run found no better than a coin still counts, barely: a lone verdict still decides
 _VERDICTS = ", ".join(f"'{v}'" for v in Verdict)
 _RENAMED = {"min_noise_to_flip": "min_p_wrong_to_flip", "min_noise_to_drop": "min_p_wrong_to_drop"}
@@ -353,7 +352,7 @@ def _human_sql(policy: ReleasePolicy, present: set[str]) -> str:
     quality = _empty("NULL::VARCHAR AS annotator, NULL::DOUBLE AS weight")
     if policy.human_weighting == "quality" and NOISE_RELIABILITIES in present:
         quality = (f"SELECT annotator, greatest(ln(reliability / (1 - reliability)), {_MIN_WEIGHT}) AS weight "
-                   f"FROM {NOISE_RELIABILITIES} WHERE starts_with(annotator, '{_ANNOTATOR}') AND reliability > 0 AND reliability < 1 "
+                   f"FROM {NOISE_RELIABILITIES} WHERE starts_with(annotator, '{ANNOTATOR_PREFIX}') AND reliability > 0 AND reliability < 1 "
                    f"AND run_id = (SELECT arg_max(run_id, finished_at) FROM {NOISE_RELIABILITIES})")
     return f"""
         WITH voted AS (
@@ -361,7 +360,7 @@ def _human_sql(policy: ReleasePolicy, present: set[str]) -> str:
         ), quality AS ({quality}),
         totals AS (
             SELECT v.pair_id, v.verdict, sum(coalesce(q.weight, 1.0)) AS weight
-            FROM voted v LEFT JOIN quality q ON q.annotator = '{_ANNOTATOR}' || coalesce(v.annotator, '')
+            FROM voted v LEFT JOIN quality q ON q.annotator = '{ANNOTATOR_PREFIX}' || coalesce(v.annotator, '')
             GROUP BY ALL
         ), ranked AS (
             SELECT *, rank() OVER (PARTITION BY pair_id ORDER BY round(weight, 9) DESC) AS r, sum(weight) OVER (PARTITION BY pair_id) AS total
