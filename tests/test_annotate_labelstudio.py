@@ -142,3 +142,58 @@ def test_annotate_pull_flow_collects_without_waiting_and_passes_no_token(prefect
     result = annotate_pull_flow(**parameters)
     assert result["pull"]["stage"] == "annotate_pull" and result["pull"]["rows_written"] == 0
     assert label_studio.admin.token not in repr(parameters) + repr(result)
+
+
+def test_annotate_cli_server_push_pull_end_to_end(tmp_path):
+    """The README's commands as a user runs them: `curate annotate server` in one terminal until Ctrl-C,
+    `push --limit 10` and `pull` in another, with an annotation made in between."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from curate.annotate import server as ls_server
+    from curate.servers import free_port
+
+    missing = ls_server.missing_requirements()
+    if missing:
+        pytest.skip(f"Label Studio unavailable: {missing}")
+    wh = Warehouse.init(tmp_path / "wh")
+    run_ingest(wh, write_jsonl(tmp_path / "p.jsonl", [trl(prompt=f"q{i}", chosen=f"yes {i}", rejected=f"no {i}") for i in range(12)]),
+               detect_language=False)
+    port, token = free_port(), "fedcba9876543210fedcba9876543210fedcba98"
+    env = {**os.environ, "LABEL_STUDIO_PASSWORD": "cli-test-pass-1", "LABEL_STUDIO_API_KEY": token}
+    curate = Path(sys.executable).with_name("curate")
+    server = subprocess.Popen([str(curate), "annotate", "server", "-w", str(wh.path), "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines, deadline = [], time.monotonic() + 300
+        while time.monotonic() < deadline and not any("then: curate annotate push" in line for line in lines):
+            line = server.stdout.readline()
+            if not line and server.poll() is not None:
+                break
+            lines.append(line)
+        printed = "".join(lines)
+        assert f"http://127.0.0.1:{port}" in printed and "teammates sign up with" in printed, printed
+        assert token not in printed and "cli-test-pass-1" not in printed  # given secrets are not echoed
+        runner = CliRunner(env={"LABEL_STUDIO_API_KEY": token, "COLUMNS": "200"})
+        url = f"http://127.0.0.1:{port}"
+        pushed = runner.invoke(app, ["annotate", "push", "-w", str(wh.path), "--limit", "10", "--url", url])
+        assert pushed.exit_code == 0 and "pushed 10 pairs" in pushed.output, pushed.output
+        project = query(wh, "SELECT project_id FROM annotation_batches")[0][0]
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60)
+        task = admin.get("/api/tasks", params={"project": project}).json()["tasks"][0]
+        admin.post(f"/api/tasks/{task['id']}/annotations", json={"result": _result(3)}).raise_for_status()
+        pulled = runner.invoke(app, ["annotate", "pull", "-w", str(wh.path), "--url", url])
+        assert pulled.exit_code == 0 and "1 new" in pulled.output and "partly done" in pulled.output, pulled.output
+        assert (tmp_path / "wh" / "label-studio").is_dir()  # Label Studio's own data lives beside the lake
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            code = server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            code = server.wait()
+    assert code == 0
