@@ -165,7 +165,7 @@ def test_annotate_interchange_import_orients_verdicts_to_the_stored_label(wh, tm
         trl([{"role": "user", "content": "Pick a number."}], "Four.", "Seven."),
     ]), detect_language=False)
     result = import_file(wh, CASES / "ls_curate.json")
-    assert result.outcomes == {"imported": 4, "edited": 0, "unchanged": 0, "unknown_pair": 0, "bad": 0}
+    assert result.outcomes == {"imported": 4, "edited": 0, "unchanged": 0, "unknown_pair": 0, "already_pulled": 0, "bad": 0}
     assert result.rows_written == 4 and result.error_count == 0
     rows = annotations(wh)
     assert [(r["question"], r["annotator"], r["strength"], r["verdict"]) for r in rows] == [
@@ -188,7 +188,7 @@ def test_annotate_interchange_import_is_idempotent_and_versions_an_edit(wh, tmp_
     run_ingest(wh, export, format="argilla", detect_language=False)
     assert import_file(wh, export).outcomes["imported"] == 3
     again = import_file(wh, export)
-    assert again.outcomes == {"imported": 0, "edited": 0, "unchanged": 3, "unknown_pair": 0, "bad": 0}
+    assert again.outcomes == {"imported": 0, "edited": 0, "unchanged": 3, "unknown_pair": 0, "already_pulled": 0, "bad": 0}
     assert again.rows_written == 0 and len(annotations(wh)) == 3
     records = json.loads(export.read_text())
     records[1]["responses"]["ranking"][0]["value"] = ["response1", "response2"]  # the annotator changed their mind
@@ -203,7 +203,7 @@ def test_annotate_interchange_import_is_idempotent_and_versions_an_edit(wh, tmp_
 def test_annotate_interchange_import_counts_unknown_pairs_and_says_to_ingest_first(wh, tmp_path):
     run_ingest(wh, write_jsonl(tmp_path / "one.jsonl", [trl("What is 3 + 4?", "It is 7.", "It is 12.")]), detect_language=False)
     result = import_file(wh, CASES / "ls_pairwise.json")
-    assert result.outcomes == {"imported": 1, "edited": 0, "unchanged": 0, "unknown_pair": 4, "bad": 0}
+    assert result.outcomes == {"imported": 1, "edited": 0, "unchanged": 0, "unknown_pair": 4, "already_pulled": 0, "bad": 0}
     assert result.dropped == {"unknown_pair": 4}
     assert "ingest the file first" in result.details["hint"]
     (row,) = annotations(wh)
@@ -213,7 +213,7 @@ def test_annotate_interchange_import_counts_unknown_pairs_and_says_to_ingest_fir
 def test_annotate_interchange_import_counts_bad_records_and_keeps_the_rest(wh):
     run_ingest(wh, CASES / "broken.jsonl", format="label-studio", detect_language=False)
     result = import_file(wh, CASES / "broken.jsonl")
-    assert result.outcomes == {"imported": 2, "edited": 0, "unchanged": 0, "unknown_pair": 0, "bad": 3}
+    assert result.outcomes == {"imported": 2, "edited": 0, "unchanged": 0, "unknown_pair": 0, "already_pulled": 0, "bad": 3}
     assert result.dropped == {"bad_strength": 1, "malformed_json": 1, "missing_field": 1}
     assert result.error_count == 3 and result.rows_in == 5
 
@@ -283,3 +283,24 @@ def test_annotate_interchange_garbage_records_only_ever_reject(task, record, sca
                 majority_pair(parse(candidate), {}, set())
             except Reject:
                 pass
+
+
+def test_annotate_interchange_import_leaves_tasks_curate_pushed_to_pull(wh, tmp_path):
+    """An export of a project curate pushed to: its tasks' verdicts are pull's to collect, so importing the export
+    as well would count those annotators twice; they are counted as already_pulled and not written."""
+    from curate.stage import utcnow
+    from schemas import ANNOTATION_BATCHES
+
+    run_ingest(wh, write_jsonl(tmp_path / "stored.jsonl", [
+        trl([{"role": "user", "content": "Capital of France?"}], "Lyon.", "Paris."),
+        trl([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Largest planet?"}], "Jupiter.", "Mars."),
+        trl([{"role": "user", "content": "Pick a number."}], "Four.", "Seven."),
+    ]), detect_language=False)
+    with wh.transaction("annotate_push-1", "the batch the export's tasks came from") as tx:
+        tx.append(ANNOTATION_BATCHES, [{"batch_id": "annotate_push-1", "tool": "label-studio", "server": "http://127.0.0.1:8080",
+                                        "project_id": 1, "project": "curate preferences", "overlap": 1, "show_suggestions": False,
+                                        "routing": "{}", "reasons": "{}", "pairs": 3, "run_id": "annotate_push-1",
+                                        "created_at": utcnow()}])
+    result = import_file(wh, CASES / "ls_curate.json")
+    assert result.outcomes["already_pulled"] == 4 and result.outcomes["imported"] == 0 and result.rows_written == 0
+    assert result.error_count == 0

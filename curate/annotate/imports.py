@@ -5,7 +5,9 @@ ingest adapters, the ids are ``curate.ids``). A verdict on a stored pair is orie
 responses' content hashes (response ``a`` is the stored chosen or the stored rejected one) and appended as an
 ``annotations`` version with origin ``file:<absolute path>`` and no batch. A verdict on a pair the warehouse
 does not hold is counted as ``unknown_pair``: ingest the file first. Importing the same file again adds
-nothing; an annotation edited since adds a new version (``record.new_versions``).
+nothing; an annotation edited since adds a new version (``record.new_versions``). A task curate itself pushed
+(its data names a batch this warehouse holds) is left to ``curate annotate pull`` and counted as
+``already_pulled``: importing its export too would count each of those annotators twice.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from curate.annotate.interchange import BadRecord, External
 from curate.annotate.record import HumanVerdict, new_versions
 from curate.stage import Counts, StageResult, StageRun
 from curate.warehouse import Transaction, Warehouse
-from schemas import ANNOTATIONS, PAIRS, RejectReason
+from schemas import ANNOTATION_BATCHES, ANNOTATIONS, PAIRS, RejectReason
 
 STAGE = "annotate_import"
 READS = (PAIRS, ANNOTATIONS)
 """The tables whose changes are this stage's input: a flow skips the stage while they stay as they were."""
 UNKNOWN_PAIR = "unknown_pair"  # a verdict on a comparison the warehouse has no pair for
-OUTCOMES = ("imported", "edited", "unchanged", UNKNOWN_PAIR, "bad")
+ALREADY_PULLED = "already_pulled"  # a verdict on a task of a batch curate pushed: `curate annotate pull` collects it
+OUTCOMES = ("imported", "edited", "unchanged", UNKNOWN_PAIR, ALREADY_PULLED, "bad")
 """What became of each item of the export: a new annotation, a new version, the same again, no pair, unreadable."""
 
 
@@ -43,11 +46,14 @@ def run(wh: Warehouse, cfg: ImportConfig) -> StageResult:
         wanted = sorted({pair_id for _, pair_id, _, _ in keyed})
         stored = dict(tx.execute(f"SELECT pair_id, chosen_hash FROM {PAIRS.name} WHERE pair_id IN (SELECT unnest(?::VARCHAR[]))",
                                  [wanted]).fetchall())
+        pushed = {b for (b,) in tx.execute(f"SELECT batch_id FROM {ANNOTATION_BATCHES.name}").fetchall()}
         dropped = Counter(str(b.reason) for b in bad)
         verdicts, no_annotator = [], 0
         for external, pair_id, hash_a, hash_b in keyed:
             annotator = external.annotator or cfg.annotator
-            if hash_a == hash_b:
+            if external.batch_id in pushed:
+                dropped[ALREADY_PULLED] += 1
+            elif hash_a == hash_b:
                 dropped[RejectReason.IDENTICAL_RESPONSES.value] += 1
             elif annotator is None:
                 dropped[RejectReason.MISSING_FIELD.value] += 1  # no annotator in the record, none configured
@@ -63,9 +69,9 @@ def run(wh: Warehouse, cfg: ImportConfig) -> StageResult:
                 ))
         rows, versions = new_versions(tx.con, verdicts, run_id=tx.run_id, now=stage_run.started_at)
         tx.append(ANNOTATIONS, rows)
-        errors = sum(n for reason, n in dropped.items() if reason != UNKNOWN_PAIR)
+        errors = sum(n for reason, n in dropped.items() if reason not in (UNKNOWN_PAIR, ALREADY_PULLED))
         outcomes = {"imported": versions["new"], "edited": versions["edited"], "unchanged": versions["unchanged"],
-                    UNKNOWN_PAIR: dropped[UNKNOWN_PAIR], "bad": errors}
+                    UNKNOWN_PAIR: dropped[UNKNOWN_PAIR], ALREADY_PULLED: dropped[ALREADY_PULLED], "bad": errors}
         details = {"origin": origin, "format": fmt, "verdicts": len(keyed)}
         if dropped[UNKNOWN_PAIR]:
             source = path / interchange.RECORDS_FILE if path.is_dir() else path

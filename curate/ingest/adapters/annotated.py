@@ -69,6 +69,7 @@ class External:
     annotated_at: datetime | None = None
     lead_time: float | None = None
     record_id: str | None = None
+    batch_id: str | None = None  # the curate batch a task came from (``data.batch_id``), when curate pushed it
 
 
 @dataclass(slots=True)
@@ -86,7 +87,8 @@ class Annotated:
     def externals(self) -> list[External]:
         return [External(prompt=self.prompt, a=self.a, b=self.b, preference=v.preference, graded=v.graded,
                           annotator=v.annotator, annotation_id=v.annotation_id, reason=v.reason,
-                          annotated_at=v.annotated_at, lead_time=v.lead_time, record_id=self.record_id) for v in self.votes]
+                          annotated_at=v.annotated_at, lead_time=v.lead_time, record_id=self.record_id,
+                          batch_id=batch if isinstance(batch := self.extra.get("batch_id"), str) else None) for v in self.votes]
 
 
 def comparison(values: dict, what: str) -> tuple[list[tuple[str, str]], str, str, tuple[str, str], set[str]]:
