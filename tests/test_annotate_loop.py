@@ -94,3 +94,16 @@ def test_annotate_loop_default_release_follows_the_careful_annotator(loop):
     print(f"human-decided pairs: {len(tasked)}, {len(disagreed)} where the annotators disagree; decision right on {right}")
     counts = release.get(wh, "humans").counts["humans"]
     assert counts["verified"] == len(tasked) and counts["against_label"] == sum(said[("careful@example.org", p)] for p in tasked)
+
+
+def test_annotate_loop_card_and_report_show_what_people_did(loop, tmp_path):
+    """The card and the HTML report of the release carry the human-verification counts and the audit estimate."""
+    from curate.publish import card, report
+    from curate.publish.facts import collect
+
+    wh, _, _, tasked, _ = loop
+    facts = collect(wh, "humans")
+    page = report.write(wh, "humans", tmp_path / "report.html", facts=facts).read_text()
+    assert 'id="humans"' in page and "verified by people" in page and "label_wrong_rate" in page
+    text = card.render(facts, card.CardConfig())
+    assert "## Human verification" in text and "verified by people" in text

@@ -62,6 +62,7 @@ def render(facts: ReleaseFacts, cfg: card.CardConfig, *, rm_evals: Figure, wareh
         '<h2 id="sources">Sources and licenses</h2>' + _table(card.sources_figure(sources)),
         '<h2 id="labels">Labels</h2>' + _table(facts.labels, "no released pairs") + _table(facts.margins),
         '<h2 id="judges">Judges</h2>' + _table(facts.judges, "No judge verdicts were recorded for these pairs."),
+        '<h2 id="humans">Human verification</h2>' + _humans(facts),
         '<h2 id="noise">Noise scores</h2>' + _table(facts.noise, "No noise scores were recorded for these pairs."),
         '<h2 id="length">Length bias</h2>' + _table(facts.length_bias),
         '<h2 id="languages">Languages</h2>' + _table(facts.languages, "no released pairs"),
@@ -79,8 +80,14 @@ def render(facts: ReleaseFacts, cfg: card.CardConfig, *, rm_evals: Figure, wareh
 
 
 _NAV = (("plots", "Plots"), ("decisions", "Decisions"), ("splits", "Splits"), ("sources", "Sources"), ("labels", "Labels"),
-        ("judges", "Judges"), ("noise", "Noise"), ("length", "Length bias"), ("rm", "Reward models"), ("policy", "Policy"),
+        ("judges", "Judges"), ("humans", "Humans"), ("noise", "Noise"), ("length", "Length bias"), ("rm", "Reward models"), ("policy", "Policy"),
         ("limitations", "Limitations"))
+
+
+def _humans(facts: ReleaseFacts) -> str:
+    """What people's verdicts did to the release, then, when there are any, their agreement and the audit estimate."""
+    return _table(facts.humans, "No person verified these pairs.") + "".join(
+        _table(figure) for figure in (facts.human_alpha, facts.human_audit) if figure)
 
 
 def _rm_evals(wh: Warehouse, name: str) -> Figure:
