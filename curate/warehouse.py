@@ -247,7 +247,9 @@ class _Engine:
     """One DuckDB database with the extensions loaded and the lake attached in one mode."""
 
     def __init__(self, wh: Warehouse, *, read_only: bool, at: int | None) -> None:
-        db = duckdb.connect(config={"autoinstall_known_extensions": False})
+        # No Python replacement scans: a view over a table an older warehouse lacks must fail as a missing table,
+        # not find a Python global of that name (``annotations``, from ``from __future__ import annotations``).
+        db = duckdb.connect(config={"autoinstall_known_extensions": False, "python_enable_replacements": False})
         kind = wh.catalog.partition(":")[0]
         _load_extension(db, "ducklake")
         if kind in ("sqlite", "postgres"):
