@@ -59,3 +59,5 @@ SETTINGS_CHANGES: tuple[AddColumns, ...] = (AddColumns(JUDGMENTS, JUDGMENTS_V1),
 
 JUDGE_PAIR_VERDICTS = "judge_pair_verdicts"
 """View (``warehouse/views``): one verdict per pair, judge, attribute and sample, with its position consistency."""
+JUDGE_MAJORITY = "judge_majority"
+"""View: per judge version (and '*' for all) and pair, the plurality of the position-consistent verdicts."""

@@ -13,23 +13,7 @@ WITH audited AS (
     SELECT DISTINCT '*' AS batch_id, pair_id FROM annotation_tasks WHERE route_reason = ${RouteReason.AUDIT}
 ),
 judge AS (
-    SELECT
-        pair_id,
-        CASE
-            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
-            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
-            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
-        END AS verdict
-    FROM (
-        SELECT
-            pair_id,
-            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
-            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
-            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
-        FROM judge_pair_verdicts
-        WHERE consistent
-        GROUP BY pair_id
-    )
+    SELECT pair_id, verdict FROM judge_majority WHERE judge = '*'
 ),
 counted AS (
     SELECT

@@ -8,28 +8,8 @@
 -- better), B or tie.
 --   pairs: pairs with both a human majority and a judge verdict; agree: the two verdicts are the same;
 --   accuracy = agree / pairs; kappa: Cohen's kappa between them over A/B/tie, NULL when chance agreement is 1.
-WITH judged AS (
-    SELECT judge || ' ' || template || ' ' || attribute AS judge, pair_id, verdict
-    FROM judge_pair_verdicts
-    WHERE consistent
-),
-judge AS (
-    SELECT
-        judge, pair_id,
-        CASE
-            WHEN n_chosen > n_rejected AND n_chosen > n_tie THEN ${Verdict.CHOSEN}
-            WHEN n_rejected > n_chosen AND n_rejected > n_tie THEN ${Verdict.REJECTED}
-            WHEN n_tie > n_chosen AND n_tie > n_rejected THEN ${Verdict.TIE}
-        END AS verdict
-    FROM (
-        SELECT
-            judge, pair_id,
-            count(*) FILTER (verdict = ${Verdict.CHOSEN}) AS n_chosen,
-            count(*) FILTER (verdict = ${Verdict.REJECTED}) AS n_rejected,
-            count(*) FILTER (verdict = ${Verdict.TIE}) AS n_tie
-        FROM (SELECT * FROM judged UNION ALL SELECT '*' AS judge, pair_id, verdict FROM judged)
-        GROUP BY judge, pair_id
-    )
+WITH judge AS (
+    SELECT judge, pair_id, verdict FROM judge_majority
 ),
 oriented AS (
     SELECT
