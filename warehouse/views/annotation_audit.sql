@@ -2,7 +2,7 @@
 -- judge without selection bias, per batch and source, with '*' for every source and every batch (the pairs audited
 -- in any batch, with every annotation of them). The human majority is the plurality of each annotator's latest vote
 -- on the pair in the batch (in '*': across batches); split pairs are left out. The judge's verdict is the plurality
--- of the position-consistent verdicts of its versions (judge '*' in human_vs_judge).
+-- of the position-consistent verdicts of its versions (judge '*' in judge_majority).
 --   pairs: audited pairs with a human majority; label_wrong: those where the majority prefers a response the label
 --   does not (verdict rejected; on a tie pair, any preference); label_wrong_rate = label_wrong / pairs;
 --   judge_pairs: those pairs with a judge verdict too; judge_wrong: the judge's verdict differs from the majority;
