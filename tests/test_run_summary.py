@@ -1,0 +1,20 @@
+"""The run_summary view: one row per stage run with its counts, rejects, LLM usage and the snapshots it read and wrote."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import query, run_ingest, trl, write_jsonl
+
+
+def test_run_summary_lists_each_run_with_the_snapshots_it_read_and_wrote(wh, tmp_path):
+    first = run_ingest(wh, write_jsonl(tmp_path / "a.jsonl", [trl(prompt="q1"), trl(prompt="q2"), '{"broken": ']))
+    second = run_ingest(wh, write_jsonl(tmp_path / "b.jsonl", [trl(prompt="q3")]))
+    rows = query(wh, "SELECT run_id, stage, rows_in, rows_written, errors, dropped, llm_requests, read_snapshot, wrote_snapshot "
+                     "FROM run_summary")
+    assert [r[0] for r in rows] == [second.run_id, first.run_id]  # newest first
+    newest, oldest = rows
+    assert oldest[1:5] == ("ingest", 3, 2, 1) and json.loads(oldest[5]) == {"malformed_json": 1}
+    assert newest[5] is None and newest[6] is None  # nothing dropped; no LLM requests
+    assert oldest[8] == first.snapshot_id and newest[8] == second.snapshot_id
+    assert newest[7] == first.snapshot_id  # the second run started from what the first committed
