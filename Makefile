@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_WAREHOUSE ?= warehouse/demo
+# where examples/pipeline.yaml puts its warehouse
+DEMO_WAREHOUSE := warehouse/demo
 
 .PHONY: demo test install clean-demo
 
@@ -44,7 +45,8 @@ $(CHROMIUM):
 install: $(STAMP) $(LS_STAMP)
 
 demo: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m flows.demo --warehouse $(DEMO_WAREHOUSE)
+	rm -rf $(DEMO_WAREHOUSE) warehouse/demo-out
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/curate run --config examples/pipeline.yaml
 	COLUMNS=200 $(BIN)/curate stats --warehouse $(DEMO_WAREHOUSE)
 	@echo
 	@echo "Results: warehouse $(DEMO_WAREHOUSE) (DuckLake: catalog.sqlite + data/*.parquet);"

@@ -1,8 +1,10 @@
 """The one Prefect task wrapper: every flow step is a library call turned into a task here.
 
-A task gets the warehouse path and its config as a dict, and returns a dict
-(the stage's ``StageResult.as_dict()``, or a step's paths and counts), never
-DataFrames. Around the call the wrapper:
+A task gets the warehouse path and its config, as a dict or as the path of a
+pipeline YAML whose section of the stage's name it reads (so a config holding
+an endpoint or the name of a secret's variable never becomes a Prefect
+parameter), and returns a dict (the stage's ``StageResult.as_dict()``, or a
+step's paths and counts), never DataFrames. Around the call the wrapper:
 
 - opens the warehouse;
 - for a stage that reads only warehouse tables (``skip_when_done``: the tables
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from prefect import Task, get_run_logger, task
 from pydantic import BaseModel
 
+from curate.config import load_section
 from curate.errors import CurateError, StageFailed, Transient
 from curate.stage import StageResult, completed, recorded_result
 from curate.warehouse import Warehouse
@@ -56,14 +59,15 @@ def stage_task(
     skip_when_done: tuple[Table, ...] = (),
     failure: Callable[[C, CurateError], str] | None = None,
 ) -> Task[..., dict]:
-    """The Prefect task ``(warehouse: str, config: dict) -> dict`` that runs ``step(wh, config.model_validate(...))``.
+    """The Prefect task ``(warehouse: str, config: dict | str) -> dict`` that runs ``step(wh, config.model_validate(...))``;
+    a ``str`` config is a pipeline YAML's path, read for its ``name or stage`` section.
 
     ``name``: the task name (default ``stage``). ``skip_when_done``: the tables the stage reads; when given,
     a run with the same config on the same input is not repeated. ``failure(cfg, exc)``: the message of
     the ``StageFailed`` (default ``"<stage> failed"``)."""
 
-    def run_step(warehouse: str, settings: dict) -> dict:
-        cfg = config.model_validate(settings)
+    def run_step(warehouse: str, settings: dict | str) -> dict:
+        cfg = load_section(settings, name or stage, config) if isinstance(settings, str) else config.model_validate(settings)
         logger = get_run_logger()
         try:
             wh = Warehouse.open(warehouse)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import re
 
@@ -161,14 +163,42 @@ def test_cli_sql_bad_query_prints_duckdbs_message_on_one_line_and_exits_1(curate
         assert line.startswith("error: query failed: ") and message in line and "Traceback" not in line
 
 
+def test_cli_sql_format_csv_and_json_put_only_the_data_on_stdout(curate, tmp_path):
+    curate("ingest", str(write_jsonl(tmp_path / "a.jsonl", [trl(chosen="one, with a comma"), trl(prompt="b", chosen="two")])))
+    query = "select chosen.content as p, tie from pairs order by 1"
+    piped = curate("sql", query, "--format", "csv")
+    assert piped.exit_code == 0 and piped.stderr == ""
+    assert list(csv.reader(io.StringIO(piped.stdout))) == [["p", "tie"], ["one, with a comma", "False"], ["two", "False"]]
+    as_json = curate("sql", query, "--format", "json")
+    assert json.loads(as_json.stdout) == [{"p": "one, with a comma", "tie": False}, {"p": "two", "tie": False}]
+    assert curate("sql", query, "-o", "json").stdout == as_json.stdout  # the deprecated spelling still works
+    out = tmp_path / "rows.csv"
+    written = curate("sql", query, "--format", "csv", "--out", str(out))
+    assert written.exit_code == 0 and written.stdout == "" and out.read_text() == piped.stdout
+
+
+def test_cli_sql_format_parquet_writes_the_out_file_and_needs_one(curate, tmp_path):
+    curate("ingest", str(write_jsonl(tmp_path / "a.jsonl", [trl(chosen="one"), trl(prompt="b", chosen="two")])))
+    out = tmp_path / "f.parquet"
+    written = curate("sql", "select chosen.content as p from pairs order by 1", "--format", "parquet", "--out", str(out))
+    assert written.exit_code == 0 and written.stdout == ""
+    assert pq.read_table(out).to_pylist() == [{"p": "one"}, {"p": "two"}]
+    missing = curate("sql", "select 1", "--format", "parquet")
+    assert missing.exit_code == 2 and "--out" in missing.output
+    table_to_file = curate("sql", "select 1", "--out", str(tmp_path / "t.txt"))
+    assert table_to_file.exit_code == 2 and "--format table" in table_to_file.output
+    assert curate("sql", "select 1", "--format", "csv", "-o", "json").exit_code == 2
+
+
 def test_cli_bad_at_output_and_warehouse_path_are_usage_errors_not_tracebacks(curate, tmp_path):
     curate("init")
     missing = curate("sql", "select 1", "--at", "999")
     assert missing.exit_code == 2 and "no snapshot 999" in missing.output
     assert curate("stats", "--at", "999").exit_code == 2
     assert curate("sql", "select 1", "--at", "-1").exit_code == 2
-    bad_output = curate("sql", "select 1", "-o", "xml")
-    assert bad_output.exit_code == 2 and "unknown output 'xml'" in bad_output.output
+    for option in ("--format", "-o"):
+        bad_output = curate("sql", "select 1", option, "xml")
+        assert bad_output.exit_code == 2 and "unknown format 'xml'" in bad_output.output
     (tmp_path / "a-file").write_text("")
     not_a_dir = curate("init", "--warehouse", str(tmp_path / "a-file"))
     assert not_a_dir.exit_code == 3 and "cannot create a warehouse" in not_a_dir.output

@@ -406,9 +406,12 @@ def test_ingest_real_hh_rlhf_reconciles(wh, real_data):
 
 
 def test_ingest_demo_examples_account_for_every_planted_row(wh):
-    from flows.demo import demo_sources
+    from pathlib import Path
 
-    results = [ingest_config(wh, config) for config in demo_sources()]
+    from curate import pipeline
+
+    examples = pipeline.load(Path(__file__).resolve().parents[1] / "examples" / "pipeline.yaml")
+    results = [ingest_config(wh, config.model_dump()) for config in examples.ingest.sources]
     assert sum(r.outcomes["conflict"] for r in results) == 1
     assert sum(r.outcomes["duplicate"] for r in results) == 2
     rejects = query(wh, "SELECT regexp_extract(source_file, '[^/]+$'), source_row, reason FROM raw_rows "

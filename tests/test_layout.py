@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "curate"
 
 FOUNDATION = ("curate", "curate.errors", "curate.ids", "curate.config", "curate.assets", "curate.threads", "curate.sequence", "curate.servers", "curate.stage",
-              "curate.warehouse")
-PIPELINE = ("llm", "ingest", "judge", "embed", "noise", "annotate", "release", "publish", "evaluate", "cli")
+              "curate.warehouse", "curate.query", "curate.lineage")
+PIPELINE = ("llm", "ingest", "judge", "embed", "noise", "annotate", "release", "publish", "evaluate", "pipeline", "cli")
 """Stage packages in pipeline order, after the foundation: a module may import its own layer and those below."""
 
 HEAVY = ("torch", "transformers", "onnxruntime", "sentence_transformers", "trl", "openai")

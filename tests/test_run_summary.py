@@ -18,3 +18,13 @@ def test_run_summary_lists_each_run_with_the_snapshots_it_read_and_wrote(wh, tmp
     assert newest[5] is None and newest[6] is None  # nothing dropped; no LLM requests
     assert oldest[8] == first.snapshot_id and newest[8] == second.snapshot_id
     assert newest[7] == first.snapshot_id  # the second run started from what the first committed
+
+
+def test_run_summary_stats_runs_prints_the_last_runs(wh, tmp_path):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    result = run_ingest(wh, write_jsonl(tmp_path / "a.jsonl", [trl()]))
+    printed = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["stats", "-w", str(wh.path), "--runs", "3"])
+    assert printed.exit_code == 0 and result.run_id in printed.output and "wrote_snapshot" in printed.output
