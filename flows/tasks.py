@@ -11,7 +11,7 @@ step's paths and counts), never DataFrames. Around the call the wrapper:
   it reads, the same as the stage's own ``StageRun.start(reads=...)``), skips
   the call when a clean run with the same config already finished on the same
   input, and returns that run's recorded result marked ``skipped``;
-- logs ``str(result)``;
+- logs ``str(result)`` and publishes it as a markdown artifact (a table the Prefect UI shows per task run);
 - turns a ``CurateError`` into ``StageFailed(stage=..., run_id=...)`` raised
   ``from`` the cause, and lets Prefect retry only when the cause is
   ``Transient`` (a commit conflict, a rate limit), never a bad input or config.
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from prefect import Task, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
 from curate.config import load_section
@@ -80,12 +81,26 @@ def stage_task(
             message = failure(cfg, exc) if failure else f"{stage} failed"
             raise StageFailed(message, stage=stage, run_id=exc.ids.get("run_id")) from exc
         logger.info(str(result))
-        return {**result.as_dict(), "skipped": False} if isinstance(result, StageResult) else result
+        if not isinstance(result, StageResult):
+            return result
+        create_markdown_artifact(markdown=result_markdown(result), key=f"{stage.replace('_', '-')}-result",
+                                 description=f"{stage} run {result.run_id}")
+        return {**result.as_dict(), "skipped": False}
 
     run_step.__name__ = run_step.__qualname__ = f"{(name or stage).replace('-', '_')}_task"
     run_step.__doc__ = step.__doc__
     return task(run_step, name=name or stage, retries=RETRIES, retry_delay_seconds=RETRY_DELAY_S,
                 retry_condition_fn=transient_only)
+
+
+def result_markdown(result: StageResult) -> str:
+    """A stage result as the markdown table the Prefect UI shows among the task run's artifacts."""
+    rows = [("stage", result.stage), ("run", result.run_id), ("snapshot", result.snapshot_id),
+            ("seconds", f"{(result.finished_at - result.started_at).total_seconds():.1f}"), ("rows in", result.rows_in),
+            ("rows written", result.rows_written), ("errors", result.error_count),
+            *((f"outcome {k}", v) for k, v in result.outcomes.items()), *((f"dropped {k}", v) for k, v in result.dropped.items()),
+            ("tables written", ", ".join(result.tables_written))]
+    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
 
 
 def _finished_run(wh: Warehouse, stage: str, cfg: BaseModel, reads: tuple[Table, ...]) -> StageResult | None:

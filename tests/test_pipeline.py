@@ -71,3 +71,25 @@ def test_pipeline_bad_config_fails_before_prefect_starts(tmp_path):
     path.write_text(yaml.safe_dump({"warehouse": "wh", "stages": ["ingest", "rubrics"]}))
     result = CliRunner().invoke(app, ["run", "--config", str(path)])
     assert result.exit_code == 2 and "stages" in result.output
+
+
+def test_pipeline_each_stage_result_is_a_prefect_artifact(prefect_harness, tmp_path):
+    """What the Prefect UI shows per task run: the stage result as a markdown table."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "a.jsonl", _rows("a", 3))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump({"warehouse": "wh", "stages": ["ingest"],
+                                    "ingest": {"sources": [{"source": "data/*.jsonl", "detect_language": False}]}}))
+    result = CliRunner().invoke(app, ["run", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    found = [a for a in asyncio.run(artifacts()) if a.key == "ingest-result"]
+    assert found and "| rows written | 3 |" in found[0].data
