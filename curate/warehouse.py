@@ -22,6 +22,7 @@ per process for each warehouse and migration set.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import json
 import os
@@ -47,6 +48,10 @@ from warehouse import MIGRATIONS_DIR, VIEWS_DIR
 
 DEFAULT_PATH = Path("warehouse/lake")
 CONFIG_FILE = "warehouse.yaml"
+COMMIT_TAGS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("curate_commit_tags", default={})
+"""Extra tags every snapshot committed in this context carries beside its run id: the orchestrator that runs a
+stage sets them (``flows/tasks.py`` puts the Prefect flow-run id here), so a snapshot names the flow run that made it."""
+
 ENV_VAR = "CURATE_WAREHOUSE"
 LAKE = "lake"
 
@@ -147,7 +152,7 @@ class Warehouse:
             tx.execute("BEGIN")
             tx.execute(
                 f"CALL {LAKE}.set_commit_message('curate', ?, extra_info => ?)",
-                [message, json.dumps({"run_id": run_id})],
+                [message, json.dumps({"run_id": run_id, **COMMIT_TAGS.get()})],
             )
             yield tx
             tx.register_staged()

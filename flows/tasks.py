@@ -6,7 +6,7 @@ an endpoint or the name of a secret's variable never becomes a Prefect
 parameter), and returns a dict (the stage's ``StageResult.as_dict()``, or a
 step's paths and counts), never DataFrames. Around the call the wrapper:
 
-- opens the warehouse;
+- opens the warehouse, and tags every snapshot the stage commits with the Prefect flow-run id;
 - for a stage that reads only warehouse tables (``skip_when_done``: the tables
   it reads, the same as the stage's own ``StageRun.start(reads=...)``), skips
   the call when a clean run with the same config already finished on the same
@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from prefect import Task, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from curate.config import load_section
 from curate.errors import CurateError, StageFailed, Transient
 from curate.stage import StageResult, completed, recorded_result
-from curate.warehouse import Warehouse
+from curate.warehouse import COMMIT_TAGS, Warehouse
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import TaskRun
@@ -76,7 +77,11 @@ def stage_task(
             if done is not None:
                 logger.info(f"skipped, nothing new since {done}")
                 return {**done.as_dict(), "skipped": True}
-            result = step(wh, cfg)
+            tags = COMMIT_TAGS.set({"flow_run_id": str(flow_run.id)} if flow_run.id else {})
+            try:
+                result = step(wh, cfg)
+            finally:
+                COMMIT_TAGS.reset(tags)
         except CurateError as exc:
             message = failure(cfg, exc) if failure else f"{stage} failed"
             raise StageFailed(message, stage=stage, run_id=exc.ids.get("run_id")) from exc

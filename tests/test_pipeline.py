@@ -93,3 +93,40 @@ def test_pipeline_each_stage_result_is_a_prefect_artifact(prefect_harness, tmp_p
 
     found = [a for a in asyncio.run(artifacts()) if a.key == "ingest-result"]
     assert found and "| rows written | 3 |" in found[0].data
+
+
+def test_pipeline_failed_run_resumes_where_it_stopped(prefect_harness, tmp_path):
+    """A run whose noise step fails (a bad section) keeps what ingest and judge did; the next run, with the
+    section fixed, reads no file again, sends the judge nothing, and runs the noise step."""
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "a.jsonl", _rows("a", 9))
+    runner = CliRunner(env={"COLUMNS": "200"})
+    with ScriptedJudge(lambda shown: verdict("A")) as judge:
+        config = _config(tmp_path, judge.base_url)
+        broken = yaml.safe_load(open(config))
+        broken["noise"] = {"methods": ["no-such-method"]}
+        open(config, "w").write(yaml.safe_dump(broken))
+        failed = runner.invoke(app, ["run", "--config", config])
+        assert failed.exit_code != 0 and len(judge.requests) == 18
+        wh = Warehouse.open(tmp_path / "wh")
+        assert query(wh, "SELECT count(*) FROM runs WHERE stage = 'noise'") == [(0,)]
+
+        config = _config(tmp_path, judge.base_url)  # fixed
+        resumed = runner.invoke(app, ["run", "--config", config])
+        assert resumed.exit_code == 0, resumed.output
+        assert len(judge.requests) == 18 and "judge: skipped" in resumed.output
+    assert query(wh, "SELECT count(*) FROM runs WHERE stage = 'ingest'") == [(1,)]
+    assert query(wh, "SELECT count(*) FROM runs WHERE stage = 'noise'") == [(1,)]
+
+
+def test_pipeline_snapshots_name_the_flow_run_that_made_them(prefect_harness, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "a.jsonl", _rows("a", 3))
+    write_jsonl(tmp_path / "data" / "b.jsonl", _rows("b", 2))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump({"warehouse": "wh", "stages": ["ingest"],
+                                    "ingest": {"sources": [{"source": "data/*.jsonl", "detect_language": False}]}}))
+    assert CliRunner().invoke(app, ["run", "--config", str(path)]).exit_code == 0
+    tags = query(Warehouse.open(tmp_path / "wh"), "SELECT json_extract_string(commit_extra_info, '$.flow_run_id') "
+                 "FROM lake.snapshots() WHERE json_extract_string(commit_extra_info, '$.run_id') LIKE 'ingest-%'")
+    assert len(tags) == 2 and tags[0][0] and tags[0] == tags[1]  # both files' snapshots, one flow run
