@@ -8,6 +8,7 @@ database. Each stage commits its own DuckLake snapshot. What runs:
 - judge, embed and noise: skipped by their completion markers when their input snapshot and config are
   unchanged; when they do run, the judge's request cache and the embedding cache keep them to what is new
   (noise refits its cross-fitted reward models on every pair, and the run says so);
+- annotate_push: a batch routed to people, once per new input (pairs, scores, judgments);
 - annotate_pull: what annotators finished since the last pull;
 - release: one per input snapshot (its name carries the snapshot id), with its exports (``<out>/<name>/export``);
   outputs (the staged Hub folder ``<out>/<name>/hub`` and ``<out>/<name>/report.html``) for a release made by this run.
@@ -35,6 +36,7 @@ from flows.tasks import details, stage_task
 
 embed_task = stage_task(embed.STAGE, embed.run, embed.EmbedConfig, skip_when_done=embed.READS)
 noise_task = stage_task(noise.STAGE, noise.run, noise.NoiseConfig, skip_when_done=noise.READS)
+push_task = stage_task(annotate.push.STAGE, annotate.push.run, annotate.PushConfig, skip_when_done=annotate.push.READS)
 pull_task = stage_task(annotate.pull.STAGE, annotate.pull.run, annotate.PullConfig)
 
 
@@ -56,6 +58,8 @@ def pipeline_flow(config_path: str) -> dict:
             embed_cfg = load_section(config_path, embed.STAGE, embed.EmbedConfig)
             steps["embed"] = embed_task(warehouse, embed_cfg.model_dump())
             steps["noise"] = noise_task(warehouse, config_path)
+        elif stage == "annotate_push":
+            steps["annotate_push"] = push_task(warehouse, config_path)
         elif stage == "annotate_pull":
             steps["annotate_pull"] = pull_task(warehouse, config_path)
         elif stage == "release":
@@ -104,7 +108,7 @@ def summarize(steps: dict) -> str:
         elif step.get("skipped"):
             lines.append(f"{name}: skipped, nothing new since {step['run_id']}")
         else:
-            did = True
+            did |= step["rows_written"] > 0
             extra = " (refit on every pair: cross-fitted reward models depend on the whole set)" if name == "noise" else ""
             lines.append(f"{name}: {step['rows_in']} in, {step['rows_written']} written{extra}")
     head = "nothing new: no stage had work to do" if not did else "pipeline run:"

@@ -197,3 +197,35 @@ def test_annotate_cli_server_push_pull_end_to_end(tmp_path):
             server.kill()
             code = server.wait()
     assert code == 0
+
+
+def test_annotate_in_the_pipeline_pushes_once_per_new_input_and_pulls_what_is_done(prefect_harness, label_studio, tmp_path):
+    """`curate run` with annotate_push and annotate_pull: the first run pushes a batch; a run after an annotation
+    pushes nothing new and pulls it; a third run has nothing to do and leaves no snapshot."""
+    import yaml
+
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "a.jsonl", [trl(prompt=f"pipeline q{i}", chosen=f"yes {i}", rejected=f"no {i}") for i in range(8)])
+    server = {"url": label_studio.url, "project": "curate pipeline test"}
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(yaml.safe_dump({
+        "warehouse": "wh", "stages": ["ingest", "annotate_push", "annotate_pull"],
+        "ingest": {"sources": [{"source": "data/*.jsonl", "detect_language": False}]},
+        "annotate_push": {"label_studio": server, "routing": {"limit": 4}}, "annotate_pull": {"label_studio": server}}))
+    runner = CliRunner(env={"COLUMNS": "200"})
+    first = runner.invoke(app, ["run", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    wh = Warehouse.open(tmp_path / "wh")
+    assert query(wh, "SELECT count(*) FROM annotation_tasks") == [(4,)]
+    project = query(wh, "SELECT project_id FROM annotation_batches")[0][0]
+    admin = httpx.Client(base_url=label_studio.url, headers={"Authorization": f"Token {label_studio.admin.token}"}, timeout=60)
+    task = admin.get("/api/tasks", params={"project": project}).json()["tasks"][0]
+    admin.post(f"/api/tasks/{task['id']}/annotations", json={"result": _result(1)}).raise_for_status()
+
+    second = runner.invoke(app, ["run", "--config", str(config)])
+    assert second.exit_code == 0 and "annotate_push: skipped" in second.output, second.output
+    assert query(wh, "SELECT count(*) FROM annotation_tasks") == [(4,)] and query(wh, "SELECT count(*) FROM annotations") == [(1,)]
+    snapshots = query(wh, "SELECT count(*) FROM lake.snapshots()")[0][0]
+    third = runner.invoke(app, ["run", "--config", str(config)])
+    assert third.exit_code == 0 and "nothing new" in third.output, third.output
+    assert query(wh, "SELECT count(*) FROM lake.snapshots()")[0][0] == snapshots

@@ -3,7 +3,7 @@
 Every project a batch went to on this server is exported through an export snapshot. Each annotation is
 mapped back through its task's stored side mapping to a signed strength for the stored chosen response,
 and appended to ``annotations`` as a new version only when it is new or was edited since the last pull:
-pulling twice adds nothing. Cancelled (skipped) annotations and tasks curate did not push are counted and
+pulling twice adds nothing, not even a snapshot. Cancelled (skipped) annotations and tasks curate did not push are counted and
 left out. A pull never waits: what is not annotated yet comes with a later pull.
 """
 
@@ -42,12 +42,19 @@ def run(wh: Warehouse, cfg: PullConfig) -> StageResult:
                 for task in client.export(project_id, timeout=cfg.label_studio.export_timeout_s):
                     _read_task(task, f"label-studio:{server}#{project_id}", sides, users, verdicts, skipped)
 
+    def counted(rows: list[dict], counts: dict[str, int]) -> Counts:
+        return Counts(rows_in=len(verdicts) + sum(skipped.values()), rows_written=len(rows),
+                      dropped={k: v for k, v in skipped.items() if v}, outcomes=counts, details={"projects": projects})
+
+    with wh.connect(read_only=True, views=False) as con:
+        rows, counts = new_versions(con, verdicts, run_id=run.run_id, now=utcnow())
+    if not rows:  # nothing new or edited: no snapshot (a scheduled pull that finds nothing leaves no trace)
+        return run.result(counted(rows, counts), snapshot_id=None)
+
     def write(tx: Transaction) -> Counts:
         rows, counts = new_versions(tx.con, verdicts, run_id=run.run_id, now=utcnow())
         tx.append(ANNOTATIONS, rows)
-        return Counts(rows_in=len(verdicts) + sum(skipped.values()), rows_written=len(rows),
-                      dropped={k: v for k, v in skipped.items() if v},
-                      outcomes=counts, details={"projects": projects})
+        return counted(rows, counts)
 
     return run.commit(wh, write, message=f"annotate pull {len(verdicts)} annotations from {len(projects)} projects")
 

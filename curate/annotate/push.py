@@ -21,7 +21,9 @@ from schemas.judge import JUDGE_PAIR_VERDICTS
 
 STAGE = "annotate_push"
 TOOL = "label-studio"
-READS = (PAIRS, NOISE_SCORES, JUDGMENTS, ANNOTATION_TASKS)
+READS = (PAIRS, NOISE_SCORES, JUDGMENTS)
+"""What routing reads: a flow pushes no new batch while these stay as they were (the tasks it wrote itself are
+not an input: they only keep a pair from being routed twice)."""
 
 
 def run(wh: Warehouse, cfg: PushConfig) -> StageResult:
