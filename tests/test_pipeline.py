@@ -87,11 +87,15 @@ def test_pipeline_each_stage_result_is_a_prefect_artifact(prefect_harness, tmp_p
     result = CliRunner().invoke(app, ["run", "--config", str(path)])
     assert result.exit_code == 0, result.output
 
-    async def artifacts():
-        async with get_client() as client:
-            return await client.read_artifacts()
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
-    found = [a for a in asyncio.run(artifacts()) if a.key == "ingest-result"]
+    async def latest():  # the session's Prefect API holds every flow test's artifacts: take this run's, the newest
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-result"])),
+                                               sort=ArtifactSort.CREATED_DESC, limit=1)
+
+    found = asyncio.run(latest())
     assert found and "| rows written | 3 |" in found[0].data
 
 
