@@ -4,7 +4,8 @@ Exit codes: 0 ok; 1 unexpected error; 2 bad usage or config (including a
 write statement given to the read-only ``curate sql``); 3 warehouse error;
 4 source cannot be read; 5 no valid row in the input; 6 a limit (budget,
 request cap) stopped the run before all work was done; 7 publishing refused (no
-license, unacknowledged PII, a staged folder that does not load).
+license, unacknowledged PII, a staged folder that does not load); 8 Label Studio
+unreachable or refusing a request (``curate annotate``).
 """
 
 from __future__ import annotations
