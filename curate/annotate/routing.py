@@ -74,10 +74,9 @@ def _targeted(candidates: dict[str, dict], reason: str, policy: RoutingPolicy) -
     elif reason == RouteReason.UNCERTAIN:
         distance = {p: abs(c["p_wrong"] - policy.uncertain_center) for p, c in rows if c["p_wrong"] is not None}
         chosen = sorted((p for p, d in distance.items() if d <= policy.max_uncertain_distance), key=lambda p: (distance[p], p))
-    elif reason == RouteReason.JUDGE_CONTRADICTS:
-        chosen = sorted((p for p, c in rows if c["contradicts"]), key=lambda p: (-(candidates[p]["p_wrong"] or 0), p))
-    else:
-        chosen = sorted((p for p, c in rows if c["inconsistent"]), key=lambda p: (-(candidates[p]["p_wrong"] or 0), p))
+    else:  # a judge flag: contradicts or inconsistent, the likelier wrong first
+        flag = "contradicts" if reason == RouteReason.JUDGE_CONTRADICTS else "inconsistent"
+        chosen = sorted((p for p, c in rows if c[flag]), key=lambda p: (-(candidates[p]["p_wrong"] or 0), p))
     return chosen
 
 

@@ -10,6 +10,7 @@ Nothing here waits for people: push returns once the tasks exist, pull takes wha
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -139,14 +140,12 @@ def status(warehouse: WarehouseOpt = None) -> None:
 
 
 def _print_view(wh: Warehouse, view: str, title: str) -> None:
-    with wh.connect(read_only=True) as con:
+    with wh.connect(read_only=True, views=[view]) as con:  # that view and what it reads, not every view
         relation = con.sql(f"SELECT * FROM {view}")
         print_table(relation.columns, relation.fetchall(), title=title)
 
 
 def _given(name: str) -> bool:
-    import os
-
     return bool(os.environ.get(name))
 
 
