@@ -10,13 +10,15 @@ that writers use are derived from the same declarations. No other module
 spells a column list.
 """
 
-from schemas import annotate, embed, judge, llm, noise, release, stage, train
+from schemas import annotate, augment, embed, judge, llm, noise, release, rubrics, stage, train
 from schemas.annotate import ANNOTATION_BATCHES, ANNOTATION_TASKS, ANNOTATIONS
+from schemas.augment import AUGMENTATIONS
 from schemas.embed import EMBEDDINGS
 from schemas.judge import JUDGMENTS
 from schemas.llm import LLM_REQUESTS
 from schemas.noise import NOISE_SCORES, RM_SCORES
 from schemas.release import RELEASE_ROWS, RELEASES
+from schemas.rubrics import PRINCIPLES, RUBRIC_CHECKS, RUBRICS
 from schemas.stage import STAGE_RUNS
 from schemas.train import RM_EVALS
 from schemas.tables import CONFLICTS, FOUNDATION, MIGRATIONS, PAIRS, RAW_ROWS, RUNS, AddColumns, Column, Table
@@ -34,6 +36,7 @@ MIGRATION_SETS: dict[str, tuple[Table | AddColumns, ...]] = {
     "009_judge_settings": judge.SETTINGS_CHANGES,
     "010_annotate": annotate.TABLES,
     "011_release_humans": release.HUMANS_CHANGES,
+    "012_rubrics_augment": (*rubrics.TABLES, *augment.TABLES),
 }
 """Migration file stem -> the tables it creates or the columns it adds. A column change adds a new numbered
 set of ``AddColumns``; old sets never change."""
@@ -68,6 +71,7 @@ __all__ = [
     "ANNOTATIONS",
     "ANNOTATION_BATCHES",
     "ANNOTATION_TASKS",
+    "AUGMENTATIONS",
     "AddColumns",
     "CONFLICTS",
     "EMBEDDINGS",
@@ -77,11 +81,14 @@ __all__ = [
     "MIGRATION_SETS",
     "NOISE_SCORES",
     "PAIRS",
+    "PRINCIPLES",
     "RAW_ROWS",
     "RELEASES",
     "RELEASE_ROWS",
     "RM_EVALS",
     "RM_SCORES",
+    "RUBRICS",
+    "RUBRIC_CHECKS",
     "RUNS",
     "STAGE_RUNS",
     "Column",

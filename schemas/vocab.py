@@ -130,7 +130,8 @@ class Reason(StrEnum):
     JUDGE_INCONSISTENT = "judge_inconsistent"
     LANGUAGE_FILTERED = "language_filtered"
     SOURCE_FILTERED = "source_filtered"
-    AUGMENTATION_EXCLUDED = "augmentation_excluded"
+    AUGMENTATION_EXCLUDED = "augmentation_excluded"  # the policy leaves out this augmentation kind
+    AUGMENTATION_LEAK = "augmentation_leak"  # a re-paired augmentation whose borrowed prompt falls in another split than its parent
 
 
 class RouteReason(StrEnum):
@@ -149,3 +150,83 @@ class BatchState(StrEnum):
     PUSHED = "pushed"  # no task annotated yet
     PARTLY_DONE = "partly done"  # some tasks have annotations, not all have as many as the batch asked for
     DONE = "done"  # every task has them
+
+
+class RubricItemType(StrEnum):
+    """The two kinds of rubric item (OpenRubrics)."""
+
+    HARD_RULE = "hard_rule"  # an explicit constraint taken from the prompt: pass or fail
+    PRINCIPLE = "principle"  # an implicit quality that separates better responses from worse
+
+
+class RubricStatus(StrEnum):
+    """What the consistency filter made of one generated rubric (``rubrics.status``)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class RubricReason(StrEnum):
+    """Why a rubric attempt was rejected (``rubrics.reason``)."""
+
+    CURRENT_PAIR_WRONG = "current_pair_wrong"  # the rubric-conditioned judge did not reproduce its own pair's label in both orders
+    LOW_ACCURACY = "low_accuracy"  # it reproduced fewer than min_accuracy of the prompt's labels
+    UNPARSEABLE = "unparseable"  # the writer's answer held no readable rubric
+    NO_ITEMS = "no_items"  # the answer parsed, but listed no hard rule and no principle
+    REQUEST_FAILED = "request_failed"  # the generation request failed
+    NOT_CHECKED = "not_checked"  # a limit stopped the checks before the judge answered
+
+
+class PrincipleStatus(StrEnum):
+    """Whether an extracted binary principle is kept (``principles.status``)."""
+
+    KEPT = "kept"
+    DROPPED = "dropped"
+
+
+class PrincipleReason(StrEnum):
+    """Why an extracted principle was dropped (``principles.reason``)."""
+
+    SPAN_NOT_FOUND = "span_not_found"  # its evidence span is not in the feedback text
+    NOT_BINARY = "not_binary"  # it is not a yes/no question, or a response's answer is not yes or no
+    NO_CONTRAST = "no_contrast"  # both responses answer it the same way: it says nothing about the preference
+    UNPARSEABLE = "unparseable"  # the extractor's answer could not be read
+
+
+class CausalAttribute(StrEnum):
+    """The causal attributes a causal augmentation degrades (Crome)."""
+
+    FACTUALITY = "factuality"
+    RELEVANCE = "relevance"
+    COMPLETENESS = "completeness"
+    INSTRUCTION_FOLLOWING = "instruction_following"
+    SAFETY = "safety"
+
+
+class AugmentMethod(StrEnum):
+    """How an augmentation candidate was made (``augmentations.method``)."""
+
+    LLM = "llm"  # an LLM rewrite (causal degradation, neutral style change)
+    RULES = "rules"  # a deterministic rewrite, no LLM
+    REPAIR = "repair"  # neutral: the parent's two responses under an unrelated prompt
+    MASTER_KEY = "master_key"  # adversarial: a non-answer as the rejected response
+
+
+class AugmentStatus(StrEnum):
+    """Whether a candidate became a pair (``augmentations.status``)."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class AugmentReason(StrEnum):
+    """Why a candidate was rejected (``augmentations.reason``)."""
+
+    JUDGE_DISAGREES = "judge_disagrees"  # causal: the judge did not find the degraded response worse in both orders
+    NOT_A_TIE = "not_a_tie"  # neutral: the judge did not call the rewrite a tie in both orders
+    LOW_SIMILARITY = "low_similarity"  # neutral: the rewrite's embedding drifted below the threshold (its meaning changed)
+    UNCHANGED = "unchanged"  # the rewrite is the original text
+    UNPARSEABLE = "unparseable"  # the rewriter's answer held no rewrite
+    REQUEST_FAILED = "request_failed"  # the rewrite or check request failed
+    NOT_CHECKED = "not_checked"  # a limit stopped the check before the judge answered
+    DUPLICATE = "duplicate"  # the candidate pair already exists

@@ -23,7 +23,7 @@ PACKAGE = ROOT / "curate"
 
 FOUNDATION = ("curate", "curate.errors", "curate.ids", "curate.config", "curate.assets", "curate.threads", "curate.sequence", "curate.servers", "curate.stage",
               "curate.warehouse", "curate.query", "curate.lineage")
-PIPELINE = ("llm", "ingest", "judge", "embed", "noise", "annotate", "release", "publish", "evaluate", "pipeline", "cli")
+PIPELINE = ("llm", "ingest", "judge", "embed", "rubrics", "augment", "noise", "annotate", "release", "publish", "evaluate", "pipeline", "cli")
 """Stage packages in pipeline order, after the foundation: a module may import its own layer and those below."""
 
 HEAVY = ("torch", "transformers", "onnxruntime", "sentence_transformers", "trl", "openai")

@@ -5,7 +5,7 @@ them on the one Typer ``app``. Exit codes are listed in ``_app``.
 """
 
 # Import order is the order of the sections in `curate stats`: the pipeline's order.
-from curate.cli import warehouse, ingest, judge, embed, noise, annotate, release, publish, explain, run  # noqa: F401, I001  (registers the commands)
+from curate.cli import warehouse, ingest, judge, embed, rubrics, augment, noise, annotate, release, publish, explain, run  # noqa: F401, I001  (registers the commands)
 from curate.cli._app import app
 
 __all__ = ["app"]

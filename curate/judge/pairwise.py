@@ -31,9 +31,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from curate.judge import endpoint as endpoints
 from curate.judge.parse import VERDICT_SCHEMA, ParsedVerdict, parse_verdict, verdict_probability
 from curate.judge.prompt import JudgeTemplate
-from curate.llm import ChatRequest, ChatResult, EndpointConfig, LimitsConfig, LLMClient, Usage, is_loopback
+from curate.llm import ChatRequest, ChatResult, EndpointConfig, LLMClient, Usage
 from curate.stage import Counts, utcnow
 from curate.warehouse import Warehouse
 from schemas import JUDGMENTS
@@ -48,13 +49,15 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Item:
-    """Something to judge: a prompt, the pair's chosen and rejected responses, and its id."""
+    """Something to judge: a prompt, the pair's chosen and rejected responses, and its id. ``template``, when
+    set, judges this item instead of the run's template (a rubric-conditioned judge: one rubric per prompt)."""
 
     pair_id: str
     prompt: list[dict]
     chosen: str
     rejected: str
     probe_key: str | None = None
+    template: JudgeTemplate | None = None
 
 
 @dataclass
@@ -76,51 +79,11 @@ class _Work:
     answers: list[str | None] = field(default_factory=list)
 
 
-@contextmanager
-def _endpoint(cfg: JudgeConfig) -> Iterator[EndpointConfig]:
-    """The endpoint ``cfg`` names, or the embedded llama.cpp server, started for the run and stopped after."""
-    if cfg.base_url:
-        yield _planned_endpoint(cfg)
-        return
-    from curate.judge import server as judge_server
-
-    with judge_server.start() as server:
-        yield EndpointConfig(base_url=server.base_url, model=server.model)
-
-
-def _planned_endpoint(cfg: JudgeConfig) -> EndpointConfig:
-    """The endpoint as the cache and ``judge`` see it, known before any server starts: a loopback server's
-    identity does not depend on its port."""
-    if cfg.base_url:
-        return EndpointConfig(base_url=cfg.base_url, model=cfg.model, api_key_env=cfg.api_key_env)
-    from curate.judge import server as judge_server
-
-    return EndpointConfig(base_url="http://127.0.0.1/v1", model=judge_server.model_name(judge_server.default_model_path()))
-
-
-def _limits(cfg: JudgeConfig) -> LimitsConfig:
-    """The run's limits; the embedded server gets one request at a time: llama-cpp-python answers them one
-    by one, so more in flight would only wait in its queue until they time out."""
-    return cfg.limits if cfg.base_url else cfg.limits.model_copy(update={"concurrency": 1})
-
-
-def _output_mode(cfg: JudgeConfig) -> str:
-    """``auto``: llama.cpp-style ``json_object`` + schema on loopback (the embedded server, local llama.cpp,
-    vLLM or Ollama, which accept or ignore it), OpenAI-style ``json_schema`` elsewhere."""
-    if cfg.output_mode != "auto":
-        return cfg.output_mode
-    local = not cfg.base_url or is_loopback(cfg.base_url)
-    return "json_object_schema" if local else "json_schema"
-
-
 def request_params(cfg: JudgeConfig, sample: int) -> dict:
     """Sampling parameters of one request; the seed differs per sample so samples are distinct requests."""
     params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed + sample}
-    mode = _output_mode(cfg)
-    if mode == "json_schema":
-        params["response_format"] = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT_SCHEMA, "strict": True}}
-    elif mode == "json_object_schema":
-        params["response_format"] = {"type": "json_object", "schema": VERDICT_SCHEMA}
+    if (form := endpoints.response_format(cfg, "verdict", VERDICT_SCHEMA)) is not None:
+        params["response_format"] = form
     if cfg.logprobs:
         params["logprobs"] = True
         params["top_logprobs"] = cfg.top_logprobs
@@ -131,7 +94,7 @@ def settings(cfg: JudgeConfig) -> dict:
     """Every setting besides judge, template and attribute that shapes a verdict: part of the judge version.
     The output mode is the resolved one, so ``auto`` and what it resolves to are the same settings."""
     return {"temperature": cfg.temperature, "seed": cfg.seed, "max_tokens": cfg.max_tokens, "samples": cfg.samples,
-            "output_mode": _output_mode(cfg), "logprobs": cfg.logprobs, "top_logprobs": cfg.top_logprobs,
+            "output_mode": endpoints.output_mode(cfg), "logprobs": cfg.logprobs, "top_logprobs": cfg.top_logprobs,
             "max_chars": cfg.max_chars, "max_parse_retries": cfg.max_parse_retries}
 
 
@@ -144,19 +107,20 @@ def settings_hash(values: dict) -> str:
     return hashlib.sha256(settings_json(values).encode()).hexdigest()[:16]
 
 
-def _done_keys(wh: Warehouse, *, judge: str, template_hash: str, attribute: str, settings_hash: str,
-               pair_ids: list[str]) -> set[tuple[str, bool, int]]:
-    """(pair_id, swapped, sample) already judged with a final status by this judge version (settings included)."""
+def _done_keys(wh: Warehouse, *, judge: str, template_hashes: list[str], attribute: str, settings_hash: str,
+               pair_ids: list[str]) -> set[tuple[str, str, bool, int]]:
+    """(pair_id, template_hash, swapped, sample) already judged with a final status by this judge version
+    (settings included)."""
     if not pair_ids:
         return set()
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(
-            f"SELECT DISTINCT pair_id, swapped, sample FROM {JUDGMENTS.name} WHERE judge = ? AND template_hash = ? "
-            "AND attribute = ? AND settings_hash = ? AND status IN (SELECT unnest(?::VARCHAR[])) "
-            "AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
-            [judge, template_hash, attribute, settings_hash, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
+            f"SELECT DISTINCT pair_id, template_hash, swapped, sample FROM {JUDGMENTS.name} WHERE judge = ? "
+            "AND template_hash IN (SELECT unnest(?::VARCHAR[])) AND attribute = ? AND settings_hash = ? "
+            "AND status IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
+            [judge, template_hashes, attribute, settings_hash, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
         ).fetchall()
-    return {(r[0], bool(r[1]), int(r[2])) for r in rows}
+    return {(r[0], r[1], bool(r[2]), int(r[3])) for r in rows}
 
 
 def execute(
@@ -168,33 +132,45 @@ def execute(
     template_label: str,
     run_id: str,
     progress: Progress | None = None,
+    endpoint: EndpointConfig | None = None,
 ) -> tuple[list[dict], Counts]:
     """Judge ``items`` in both orders and ``cfg.samples`` samples, skipping what this judge version already
-    judged; the ``judgments`` rows and the run's counts. The endpoint (or the embedded server) is only
-    started, and the one LLM client built, when there is something to send."""
-    judge = _planned_endpoint(cfg).identity()
+    judged; the ``judgments`` rows and the run's counts. An item's own ``template`` overrides ``template``.
+    ``endpoint``: a server the caller already runs (``endpoint.serving``); without it the endpoint (or the
+    embedded server) is only started, and the one LLM client built, when there is something to send."""
+    judge = endpoints.planned(cfg).identity()
     version = settings(cfg)
     version_hash = settings_hash(version)
-    skip = set() if cfg.rejudge else _done_keys(wh, judge=judge, template_hash=template.hash, attribute=template.attribute,
-                                                 settings_hash=version_hash, pair_ids=[i.pair_id for i in items])
+    skip = set() if cfg.rejudge else _done_keys(
+        wh, judge=judge, template_hashes=sorted({(i.template or template).hash for i in items}), attribute=template.attribute,
+        settings_hash=version_hash, pair_ids=[i.pair_id for i in items])
     work = [
-        _Work(item, swapped, sample, _messages(template, item, swapped, cfg.max_chars))
+        _Work(item, swapped, sample, _messages(item.template or template, item, swapped, cfg.max_chars))
         for item in items
         for swapped in (False, True)
         for sample in range(cfg.samples)
-        if (item.pair_id, swapped, sample) not in skip
+        if (item.pair_id, (item.template or template).hash, swapped, sample) not in skip
     ]
     usage = Usage()
     if work:
-        with _endpoint(cfg) as target, LLMClient(wh, target, _limits(cfg), run_id=run_id) as client:
+        with _live(cfg, endpoint) as target, LLMClient(wh, target, endpoints.limits(cfg), run_id=run_id) as client:
             _judge(client, work, cfg=cfg, template=template, progress=progress)
         usage = client.usage
     stamp = {"judge": judge, "settings_hash": version_hash, "settings": settings_json(version)}
-    rows = [_row(state, template=template, template_label=template_label, stamp=stamp, run_id=run_id)
+    rows = [_row(state, template=state.item.template or template, template_label=template_label, stamp=stamp, run_id=run_id)
             for state in work if state.status != JudgmentStatus.SKIPPED]
     counts = _counts(items=len(items), already_judged=len(items) * 2 * cfg.samples - len(work), work=work, rows=rows,
                      usage=usage, judge=judge, template_hash=template.hash, settings=version, settings_hash=version_hash)
     return rows, counts
+
+
+@contextmanager
+def _live(cfg: JudgeConfig, endpoint: EndpointConfig | None) -> Iterator[EndpointConfig]:
+    if endpoint is not None:
+        yield endpoint
+        return
+    with endpoints.serving(cfg) as (target,):
+        yield target
 
 
 def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: JudgeTemplate, progress: Progress | None) -> None:
@@ -211,8 +187,9 @@ def _judge(client: LLMClient, work: list[_Work], *, cfg: JudgeConfig, template: 
 
     params = [request_params(cfg, sample) for sample in range(cfg.samples)]  # shared, never changed
     while pending:
-        requests = [ChatRequest(messages=work[i].messages if attempt == 1 else _retry(template, work[i], attempt, cfg),
-                                params=params[work[i].sample], template_hash=template.hash, tag=i)
+        requests = [ChatRequest(messages=work[i].messages if attempt == 1 else _retry(work[i].item.template or template,
+                                                                                      work[i], attempt, cfg),
+                                params=params[work[i].sample], template_hash=(work[i].item.template or template).hash, tag=i)
                     for i in pending]
         pending = []
         for result in client.complete(requests, on_result=advance):

@@ -1,0 +1,3 @@
+"""`curate rubrics`."""
+
+from curate.cli._app import app  # noqa: F401
