@@ -17,11 +17,11 @@ import duckdb
 from curate.errors import ConfigError
 from curate.query import connect
 from curate.warehouse import LAKE, Warehouse, relations
-from schemas import ANNOTATION_TASKS, CONFLICTS, PAIRS, RAW_ROWS, RELEASE_ROWS, RELEASES
+from schemas import ANNOTATION_TASKS, AUGMENTATIONS, CONFLICTS, PAIRS, RAW_ROWS, RELEASE_ROWS, RELEASES, RUBRICS
 from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
 from schemas.noise import ANNOTATOR_PREFIX, NOISE_RELIABILITIES, NOISE_SCORES_LATEST
-from schemas.vocab import Outcome
+from schemas.vocab import AugmentStatus, Outcome
 
 JUDGE_ROWS = "judge_rows"
 """View: the judgments that count, one per pair, judge version, order and sample (probe rows left out)."""
@@ -32,6 +32,8 @@ LABEL_SOURCE = "label"
 VIEWS = {JUDGE_ROWS, JUDGE_PAIR_VERDICTS, NOISE_SCORES_LATEST, NOISE_RELIABILITIES, ANNOTATIONS_LATEST}
 """The named views a story reads."""
 
+_AUGMENTATION_COLUMNS = ("augmentation_id, parent_pair_id, donor_pair_id, kind, method, attribute, side, status, reason, "
+                         "similarity, verdict_chosen_as_a, verdict_chosen_as_b, generator, judge, run_id")
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -58,6 +60,9 @@ class PairStory:
     reliabilities: list[dict] = field(default_factory=list)  # the latest noise run's, for the sources that spoke on it
     tasks: list[dict] = field(default_factory=list)  # annotation_tasks: batch, route reason, which side showed chosen
     annotations: list[dict] = field(default_factory=list)  # annotations_latest: the human verdicts
+    augmentation: list[dict] = field(default_factory=list)  # augmentations: what made this pair, when an augmentation did
+    augmentations: list[dict] = field(default_factory=list)  # augmentations: the candidates made from it, kept or not
+    rubrics: list[dict] = field(default_factory=list)  # rubrics written for it, every attempt, with the filter's result
     releases: list[dict] = field(default_factory=list)  # release_rows with their release: decision, reason, split
     snapshot_id: int | None = None  # the snapshot read
 
@@ -95,6 +100,13 @@ def explain(wh: Warehouse, pair_id: str, at: int | None = None) -> PairStory:
             "annotations": (ANNOTATIONS_LATEST, f"SELECT annotator, verdict, strength, reason, lead_time, batch_id, origin, "
                                                 f"annotation_id, version, annotated_at, run_id FROM {ANNOTATIONS_LATEST} "
                                                 "WHERE pair_id = ? ORDER BY annotated_at, annotator, annotation_id"),
+            "augmentation": (AUGMENTATIONS.name, f"SELECT {_AUGMENTATION_COLUMNS} FROM {AUGMENTATIONS.name} "
+                                                 f"WHERE pair_id = ? AND status = '{AugmentStatus.ACCEPTED}' ORDER BY created_at"),
+            "augmentations": (AUGMENTATIONS.name, f"SELECT pair_id, {_AUGMENTATION_COLUMNS} FROM {AUGMENTATIONS.name} "
+                                                  "WHERE parent_pair_id = ? ORDER BY kind, method, attribute, created_at"),
+            "rubrics": (RUBRICS.name, f"SELECT rubric_id, attempt, status, reason, accuracy, pairs_checked, current_correct, "
+                                      f"final, text, generator, run_id FROM {RUBRICS.name} WHERE pair_id = ? "
+                                      "ORDER BY created_at, attempt"),
         }
         for section, (relation, sql) in queries.items():
             sections[section] = _rows(con, sql, [pid]) if relation in present else []

@@ -18,7 +18,7 @@ from curate.stage import new_run_id
 from curate.warehouse import Warehouse
 from schemas import NOISE_SCORES
 
-TRL_COLUMNS = ["prompt", "chosen", "rejected", "margin", "weight", "pair_id", "source", "language"]
+TRL_COLUMNS = ["prompt", "chosen", "rejected", "margin", "preference", "weight", "pair_id", "source", "language"]
 MULTI_TURN = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
               {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Wie spät ist es? ✓"}]
 
@@ -83,7 +83,7 @@ def test_export_openrlhf_layout_is_prompt_plus_one_message_conversations(release
     wh, ids = released
     result = run_export(wh, "r1", "openrlhf", tmp_path / "orl")
     data = load("json", result.split_files, tmp_path)
-    assert set(data["train"].column_names) == {"prompt", "chosen", "rejected", "margin", "pair_id"}
+    assert set(data["train"].column_names) == {"prompt", "chosen", "rejected", "margin", "preference", "pair_id"}
     for row in (r for split in data.values() for r in split):
         # what OpenRLHF's reward dataset does with --prompt_key prompt --apply_chat_template
         for side in ("chosen", "rejected"):

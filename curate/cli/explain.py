@@ -29,6 +29,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("annotator", "reliability", "weight", "run_id")),
     ("tasks", "annotation tasks", ("batch_id", "task_id", "route_reason", "p_wrong", "chosen_shown")),
     ("annotations", "human verdicts", ("annotator", "verdict", "strength", "reason", "batch_id", "annotated_at")),
+    ("augmentation", "the augmentation that made it", ("parent_pair_id", "donor_pair_id", "kind", "method", "attribute",
+                                                       "side", "generator", "judge", "run_id")),
+    ("augmentations", "augmentations made from it", ("pair_id", "kind", "method", "attribute", "status", "reason", "run_id")),
+    ("rubrics", "rubrics written for it (every attempt)", ("attempt", "status", "reason", "accuracy", "pairs_checked",
+                                                           "final", "generator", "run_id")),
     ("releases", "releases", ("release", "decision", "reason", "split", "human_verdict", "human_votes",
                               "judge_verdict", "human_against_judge", "created_at")),
 )

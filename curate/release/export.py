@@ -6,16 +6,23 @@ Flipped pairs are written with chosen and rejected swapped; dropped pairs are
 not written. DuckDB writes the files straight from the query (``COPY``), so
 memory stays flat whatever the release size.
 
+Ties (source ties a policy keeps with ``include_ties``, and neutral augmentations) are rows like any other,
+with ``margin`` 0.0 and ``preference`` 0.5: a soft label, P(chosen is preferred), which is 1.0 on every other
+row. Train ties with the soft-label Bradley-Terry loss ``-[p log s(d) + (1 - p) log s(-d)]`` (``curate
+train-rm`` does). TRL's RewardTrainer and OpenRLHF have no tie handling and ignore ``preference``: they would
+train a tie as a preference for an arbitrary side, so for them release with ``include_ties: false`` and
+``include_augmentations: [causal, adversarial]``, or filter ``preference == 1.0``.
+
 Formats (``ExportConfig.format``, ``--format``):
 
 - ``trl``: ``{out}/{split}.parquet`` in TRL's conversational preference layout
   with an explicit prompt: ``prompt`` is a list of ``{role, content}`` messages,
   ``chosen`` and ``rejected`` are one-message lists (the assistant turn), plus
   ``margin`` (float; TRL's RewardTrainer adds it to the loss when present),
-  ``weight`` when the policy sets one, and ``pair_id``, ``source``, ``language``.
+  ``preference``, ``weight`` when the policy sets one, and ``pair_id``, ``source``, ``language``.
   ``datasets.load_dataset("parquet", data_files={"train": ".../train.parquet"})``.
 - ``openrlhf``: ``{out}/{split}.jsonl`` with keys ``prompt``, ``chosen``,
-  ``rejected`` (message lists as above), ``margin`` and ``pair_id``. Train with
+  ``rejected`` (message lists as above), ``margin``, ``preference`` and ``pair_id``. Train with
   ``openrlhf.cli.train_rm --dataset {out}/train.jsonl --eval_dataset {out}/test.jsonl
   --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template``
   (add ``--margin_loss`` to use the margin): with a prompt key and the chat template,
@@ -44,11 +51,12 @@ from schemas import RELEASE_ROWS, RELEASES
 STAGE = "export"
 
 _MESSAGE_LISTS = "prompt, [chosen] AS chosen, [rejected] AS rejected"
+_PREFERENCE = "CASE WHEN coalesce(tie, false) THEN 0.5 ELSE 1.0 END AS preference"
 _COLUMNS = {
-    "trl": f"{_MESSAGE_LISTS}, margin, {{weight}}pair_id, source, language",
-    "hub": f"{_MESSAGE_LISTS}, margin, {{weight}}pair_id, source, language",
-    "openrlhf": f"{_MESSAGE_LISTS}, margin, pair_id",
-    "jsonl": "pair_id, prompt_id, split, decision, reason, margin, weight, "
+    "trl": f"{_MESSAGE_LISTS}, margin, {_PREFERENCE}, {{weight}}pair_id, source, language",
+    "hub": f"{_MESSAGE_LISTS}, margin, {_PREFERENCE}, {{weight}}pair_id, source, language",
+    "openrlhf": f"{_MESSAGE_LISTS}, margin, {_PREFERENCE}, pair_id",
+    "jsonl": f"pair_id, prompt_id, split, decision, reason, margin, {_PREFERENCE}, weight, "
     f"{_MESSAGE_LISTS}, source, language, kind, tie, strength, annotator",
 }
 _SUFFIX = {"trl": "parquet", "hub": "parquet", "openrlhf": "jsonl", "jsonl": "jsonl"}

@@ -32,11 +32,11 @@ from curate import assets, ids
 from curate.config import read_yaml
 from curate.errors import ConfigError
 from curate.warehouse import relations
-from schemas import CONFLICTS, PAIRS
+from schemas import AUGMENTATIONS, CONFLICTS, PAIRS
 from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
 from schemas.noise import ANNOTATOR_PREFIX, NOISE_RELIABILITIES, NOISE_SCORES_LATEST, RM_SCORES_LATEST
-from schemas.vocab import Decision, NoiseMethod, PairKind, Reason, Verdict
+from schemas.vocab import AugmentStatus, Decision, NoiseMethod, PairKind, Reason, Verdict
 
 __all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy", "outcomes"]
 
@@ -68,7 +68,9 @@ class ReleasePolicy(BaseModel):
         "quality", description="how an annotator's verdict counts in the majority: quality, log(a / (1 - a)) of the accuracy a "
                                "the latest noise run estimated for them (at least 0.01; 1 when not estimated); equal: one each")
     include_ties: bool = Field(False, description="keep pairs labeled as ties (exported with margin 0)")
-    include_augmentations: bool = Field(True, description="keep pairs made by augmentation (pairs.kind <> 'original')")
+    include_augmentations: bool | list[Literal[PairKind.CAUSAL, PairKind.NEUTRAL, PairKind.ADVERSARIAL]] = Field(
+        True, description="keep pairs made by augmentation (pairs.kind <> 'original'): true, false, or the kinds to keep "
+                          "(causal, neutral, adversarial). Kept augmentations skip the tie and noise rules: their label was made and checked")
     include_conflicted: bool = Field(True, description="keep pairs whose label another source row contradicts")
     languages: list[str] | None = Field(None, description="keep only these language codes; null: all")
     sources: list[str] | None = Field(None, description="keep only these sources; null: all")
@@ -170,13 +172,15 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
          judge AS ({_judge_sql(present)}),
          human AS ({_human_sql(policy, present)}),
          conflicted AS ({_conflicted_sql(present)}),
+         donors AS ({_donor_sql(present)}),
          joined AS (
-            SELECT p.pair_id, p.prompt_id, coalesce(parent.prompt_id, p.prompt_id) AS split_key, p.source, p.language,
+            SELECT p.pair_id, p.prompt_id, coalesce(parent.prompt_id, p.prompt_id) AS split_key, d.donor_key, p.source, p.language,
                    p.kind, p.tie, p.strength, n.score, e.margin AS rm_margin, h.verdict AS human, h.votes AS human_votes,
                    h.agreement AS human_agreement, c.pair_id IS NOT NULL AS conflicted, j.consistency,
                    coalesce(j.against, false) AS judge_against, j.verdict AS judge_verdict
             FROM {PAIRS.name} p
             LEFT JOIN {PAIRS.name} parent ON parent.pair_id = p.parent_pair_id
+            LEFT JOIN donors d ON d.pair_id = p.pair_id
             LEFT JOIN noise n ON n.pair_id = p.pair_id
             LEFT JOIN ensemble e ON e.pair_id = p.pair_id
             LEFT JOIN judge j ON j.pair_id = p.pair_id
@@ -242,8 +246,13 @@ def _scope_rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decisio
     if policy.languages is not None:
         params["languages"] = policy.languages
         rules.append(("NOT list_contains($languages::VARCHAR[], language)", Decision.DROP, Reason.LANGUAGE_FILTERED))
-    if not policy.include_augmentations:
-        rules.append((f"coalesce(kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}'", Decision.DROP, Reason.AUGMENTATION_EXCLUDED))
+    augmented = f"coalesce(kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}'"
+    if policy.include_augmentations is not True:
+        params["augmentation_kinds"] = [str(k) for k in policy.include_augmentations or []]
+        rules.append((f"{augmented} AND NOT list_contains($augmentation_kinds::VARCHAR[], kind)", Decision.DROP,
+                      Reason.AUGMENTATION_EXCLUDED))
+    rules.append((f"donor_key IS NOT NULL AND {_split_sql(policy, params, 'donor_key')} <> {_split_sql(policy, params)}",
+                  Decision.DROP, Reason.AUGMENTATION_LEAK))
     if policy.human_override:
         rules += [
             (f"human = '{Verdict.CHOSEN}'", Decision.KEEP, Reason.HUMAN_OVERRIDE),
@@ -251,6 +260,7 @@ def _scope_rules(policy: ReleasePolicy, params: dict) -> list[tuple[str, Decisio
             (f"human = '{Verdict.TIE}'", Decision.DROP, Reason.HUMAN_OVERRIDE),
             (f"human = '{_NO_MAJORITY}'", Decision.DROP, Reason.HUMAN_SPLIT),
         ]
+    rules.append((augmented, Decision.KEEP, Reason.KEPT))  # made and checked at augment time: no tie or noise rule applies
     if policy.include_ties:
         rules.append(("tie", Decision.KEEP, Reason.KEPT))  # no noise rule applies to a pair without a preference
     else:
@@ -377,13 +387,23 @@ def _conflicted_sql(present: set[str]) -> str:
     return f"SELECT DISTINCT pair_id FROM {CONFLICTS.name}"
 
 
-def _split_sql(policy: ReleasePolicy, params: dict) -> str:
+def _donor_sql(present: set[str]) -> str:
+    """Per re-paired augmentation (neutral ``repair``): the prompt id of the pair whose prompt it borrowed. Its
+    split must be its parent's, or the borrowed prompt would be seen in training and tested on (``AUGMENTATION_LEAK``)."""
+    if AUGMENTATIONS.name not in present:
+        return _empty("NULL::VARCHAR AS pair_id, NULL::VARCHAR AS donor_key")
+    return (f"SELECT a.pair_id, any_value(d.prompt_id) AS donor_key FROM {AUGMENTATIONS.name} a "
+            f"JOIN {PAIRS.name} d ON d.pair_id = a.donor_pair_id WHERE a.status = '{AugmentStatus.ACCEPTED}' GROUP BY a.pair_id")
+
+
+def _split_sql(policy: ReleasePolicy, params: dict, key: str = "split_key") -> str:
     """A split from the prompt's hash: the first 52 bits of md5("{seed}:{prompt_id}") as a number in [0, 1), cut by
     cumulative shares (``int(md5(...).hexdigest()[:13], 16) / 2**52`` in Python gives the same number).
 
     Splits are taken in name order, so the policy's key order (which its hash ignores) cannot change them.
-    An augmentation follows its parent's prompt, so a rewritten prompt cannot leak its family across splits."""
-    unit = "(('0x' || md5($seed || ':' || split_key)[1:13])::BIGINT / 4503599627370496.0)"
+    An augmentation follows its parent's prompt (``split_key``), so a rewritten prompt cannot leak its family
+    across splits; ``key`` names another prompt-id column to split the same way (a borrowed prompt's)."""
+    unit = f"(('0x' || md5($seed || ':' || {key})[1:13])::BIGINT / 4503599627370496.0)"
     names = sorted(policy.splits)
     cases, total = [], 0.0
     for name in names[:-1]:
