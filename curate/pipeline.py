@@ -33,8 +33,13 @@ from curate.publish.card import CardConfig
 from curate.warehouse import Warehouse
 from schemas import RAW_ROWS, RUNS
 
-STAGES = ("ingest", "judge", "noise", "annotate_push", "annotate_pull", "release", "outputs")
+AUGMENT_STEPS = {"augment_causal": "causal", "augment_neutral": "neutral", "augment_adversarial": "adversarial"}
+"""The augment steps, each ``curate augment --kind KIND`` with its own section (``kind`` comes from the step's name)."""
+STAGES = ("ingest", "judge", "rubrics", "principles", *AUGMENT_STEPS, "noise", "annotate_push", "annotate_pull", "release",
+          "outputs")
 """Every step ``curate run`` knows, in the order a pipeline lists them."""
+CONFIG_SECTIONS = ("embed", "judge", "rubrics", "principles", *AUGMENT_STEPS, "noise", "annotate_push", "annotate_pull")
+"""The sections that are a stage's own config, read where the stage runs (so they ride along unvalidated here)."""
 
 
 class IngestSection(BaseModel):
@@ -67,7 +72,7 @@ class OutputsSection(BaseModel):
 
 
 class PipelineConfig(BaseModel):
-    """A ``curate run`` config. The judge, noise, annotate_push and annotate_pull sections are their stages' own configs,
+    """A ``curate run`` config. The judge, rubrics, principles, augment_*, noise, annotate_push and annotate_pull sections are their stages' own configs,
     read by the stage's task from the file (never passed around as values: they name endpoints and secrets' variables)."""
 
     model_config = ConfigDict(extra="allow")  # the stages' own sections ride along; each is validated where it runs
@@ -89,7 +94,7 @@ def load(path: str | Path) -> PipelineConfig:
         cfg = PipelineConfig.model_validate(read_yaml(path, "pipeline config"))
     except ValidationError as exc:
         raise ConfigError(f"invalid pipeline config {path}: {exc}", path=path) from exc
-    unknown = set(cfg.model_extra or {}) - set(STAGES) - {"embed", "judge", "noise", "annotate_push", "annotate_pull"}
+    unknown = set(cfg.model_extra or {}) - set(STAGES) - set(CONFIG_SECTIONS)
     if unknown:
         raise ConfigError(f"unknown sections in {path}: {', '.join(sorted(unknown))}; a pipeline knows {', '.join(STAGES)}", path=path)
     base = path.resolve().parent

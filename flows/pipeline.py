@@ -5,6 +5,8 @@ data and never a config's values: an endpoint or a secret's variable name stays 
 database. Each stage commits its own DuckLake snapshot. What runs:
 
 - ingest: only the files that are new or changed since the run that read them;
+- rubrics, principles and the augment steps (``augment_causal``, ``augment_neutral``, ``augment_adversarial``):
+  each skips the pairs it already wrote for, so a run with nothing new sends no request and writes no pair;
 - judge, embed and noise: skipped by their completion markers when their input snapshot and config are
   unchanged; when they do run, the judge's request cache and the embedding cache keep them to what is new
   (noise refits its cross-fitted reward models on every pair, and the run says so);
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from curate import annotate, embed, judge, noise, pipeline, release
+from curate import annotate, augment, embed, judge, noise, pipeline, release, rubrics
 from curate.config import load_section
 from curate.release import ReleaseConfig
 from curate.release.policy import load_policy
@@ -38,6 +40,10 @@ embed_task = stage_task(embed.STAGE, embed.run, embed.EmbedConfig, skip_when_don
 noise_task = stage_task(noise.STAGE, noise.run, noise.NoiseConfig, skip_when_done=noise.READS)
 push_task = stage_task(annotate.push.STAGE, annotate.push.run, annotate.PushConfig, skip_when_done=annotate.push.READS)
 pull_task = stage_task(annotate.pull.STAGE, annotate.pull.run, annotate.PullConfig)
+rubrics_task = stage_task(rubrics.STAGE, rubrics.run, rubrics.RubricsConfig)
+principles_task = stage_task(rubrics.PRINCIPLES_STAGE, rubrics.run_principles, rubrics.PrinciplesConfig)
+augment_tasks = {step: stage_task(augment.STAGE, augment.run, augment.AugmentConfig, name=step, fixed={"kind": kind})
+                 for step, kind in pipeline.AUGMENT_STEPS.items()}
 
 
 @flow(name="curate-run")
@@ -54,6 +60,12 @@ def pipeline_flow(config_path: str) -> dict:
                                "unchanged": unchanged}
         elif stage == "judge":
             steps["judge"] = judge_task(warehouse, config_path)
+        elif stage == "rubrics":
+            steps["rubrics"] = rubrics_task(warehouse, config_path)
+        elif stage == "principles":
+            steps["principles"] = principles_task(warehouse, config_path)
+        elif stage in augment_tasks:
+            steps[stage] = augment_tasks[stage](warehouse, config_path)
         elif stage == "noise":
             embed_cfg = load_section(config_path, embed.STAGE, embed.EmbedConfig)
             steps["embed"] = embed_task(warehouse, embed_cfg.model_dump())

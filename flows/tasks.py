@@ -60,16 +60,19 @@ def stage_task(
     name: str | None = None,
     skip_when_done: tuple[Table, ...] = (),
     failure: Callable[[C, CurateError], str] | None = None,
+    fixed: dict[str, Any] | None = None,
 ) -> Task[..., dict]:
     """The Prefect task ``(warehouse: str, config: dict | str) -> dict`` that runs ``step(wh, config.model_validate(...))``;
     a ``str`` config is a pipeline YAML's path, read for its ``name or stage`` section.
 
     ``name``: the task name (default ``stage``). ``skip_when_done``: the tables the stage reads; when given,
     a run with the same config on the same input is not repeated. ``failure(cfg, exc)``: the message of
-    the ``StageFailed`` (default ``"<stage> failed"``)."""
+    the ``StageFailed`` (default ``"<stage> failed"``). ``fixed``: settings this task always uses, over the section
+    (``augment_neutral``'s ``kind: neutral``)."""
 
     def run_step(warehouse: str, settings: dict | str) -> dict:
-        cfg = load_section(settings, name or stage, config) if isinstance(settings, str) else config.model_validate(settings)
+        cfg = (load_section(settings, name or stage, config, **(fixed or {})) if isinstance(settings, str)
+               else config.model_validate({**settings, **(fixed or {})}))
         logger = get_run_logger()
         try:
             wh = Warehouse.open(warehouse)

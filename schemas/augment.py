@@ -1,7 +1,9 @@
 """Augmentations: synthetic pairs made from stored ones, and every candidate's provenance and check.
 
 An accepted candidate becomes a row of ``pairs`` (``kind`` causal, neutral or adversarial, ``parent_pair_id``);
-every candidate, accepted or rejected, is a row here with what made it and what the checks said.
+every candidate, accepted or rejected, is a row here with what made it and what the checks said. A candidate
+rejected for a passing cause (request_failed, not_checked) is made again by the next run, in a row of its own with
+the same ``augmentation_id``: hence the key holds the run.
 """
 
 from schemas.tables import Column, Table
@@ -9,7 +11,7 @@ from schemas.tables import Column, Table
 AUGMENTATIONS = Table(
     name="augmentations",
     version=1,
-    key=("augmentation_id",),
+    key=("augmentation_id", "run_id"),
     doc="One row per augmentation candidate: its parent, what made it, the checks it went through, and whether it "
         "became a pair. Rejected candidates keep their text and the reason.",
     columns=(
@@ -41,3 +43,7 @@ TABLES: tuple[Table, ...] = (AUGMENTATIONS,)
 
 AUGMENT_SOURCE = "curate-augment"
 """``pairs.source`` of every augmented pair (``source_file`` is ``augment:<kind>:<method>``)."""
+
+AUGMENTATION_SUMMARY = "augmentation_summary"
+"""View (``warehouse/views``): candidates per kind, method, attribute, status and reason, each at its latest attempt,
+and the pairs the accepted ones are."""

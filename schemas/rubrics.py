@@ -92,3 +92,8 @@ TABLES: tuple[Table, ...] = (RUBRICS, RUBRIC_CHECKS, PRINCIPLES)
 
 RUBRIC_TEMPLATE = "rubric"
 """``judgments.template`` of the rubric-conditioned judge: its checks, and ``curate judge --rubrics``."""
+
+RUBRIC_SUMMARY = "rubric_summary"
+"""View (``warehouse/views``): per writer, status and reason, the rubric attempts, the pairs decided, mean accuracy and tries."""
+PRINCIPLES_SUMMARY = "principles_summary"
+"""View: per extractor, kind of feedback and status/reason, the principles extracted and the pairs they came from."""

@@ -68,7 +68,7 @@ def test_pipeline_second_run_does_nothing_and_a_new_file_is_all_that_is_processe
 
 def test_pipeline_bad_config_fails_before_prefect_starts(tmp_path):
     path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump({"warehouse": "wh", "stages": ["ingest", "rubrics"]}))
+    path.write_text(yaml.safe_dump({"warehouse": "wh", "stages": ["ingest", "decontaminate"]}))
     result = CliRunner().invoke(app, ["run", "--config", str(path)])
     assert result.exit_code == 2 and "stages" in result.output
 

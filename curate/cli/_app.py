@@ -19,9 +19,10 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curate.errors import CurateError
+from curate.errors import ConfigError, CurateError
 from curate.warehouse import ENV_VAR
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -45,6 +46,35 @@ class deferred:
 
     def __getattr__(self, name: str):
         return getattr(importlib.import_module(self._module), name)
+
+
+class RequestBar:
+    """A Rich bar on stderr fed by an LLM stage's (requests finished, requests planned) callback."""
+
+    def __init__(self, description: str) -> None:
+        columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("requests"), TimeElapsedColumn())
+        self.bar = Progress(*columns, console=err, transient=True)
+        self.task = self.bar.add_task(description, total=None)
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return lambda done, planned: self.bar.update(self.task, completed=done, total=planned)
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
+def validated(model, section: dict, stage: str):
+    """``model`` validated from a config section with the CLI flags merged in; a ConfigError that lists the problems
+    without the input values (a base URL may hold credentials)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or stage}: {e['msg']}" for e in exc.errors(include_input=False))
+        raise ConfigError(f"invalid {stage} config: {problems}", stage=stage) from None
 
 
 STATS_SECTIONS: list[tuple[str, str]] = []

@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from curate.cli._app import ConfigOpt, WarehouseOpt, app, console, deferred, err, fails_cleanly, print_table, stats_section
+from curate.cli._app import ConfigOpt, RequestBar, WarehouseOpt, app, console, deferred, fails_cleanly, print_table, stats_section, validated
 from curate.config import read_section
 from curate.errors import ConfigError
 from curate.warehouse import Warehouse, views_in
@@ -44,6 +43,7 @@ def judge(
     attribute: Annotated[Optional[str], typer.Option("--attribute", help="overall, helpfulness, harmlessness or honesty.")] = None,
     template: Annotated[Optional[str], typer.Option("--template", help="Packaged template name or a template file.")] = None,
     rubric: Annotated[Optional[Path], typer.Option("--rubric", help="Rubric or principle text file for the template.")] = None,
+    rubrics: Annotated[Optional[bool], typer.Option("--rubrics", help="Judge each pair with its prompt's accepted rubric (curate rubrics); pairs without one are skipped.")] = None,
     samples: Annotated[Optional[int], typer.Option("--samples", help="Samples per order (needs --temperature > 0).")] = None,
     temperature: Annotated[Optional[float], typer.Option("--temperature", help="Sampling temperature.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Completion token cap per request.")] = None,
@@ -65,13 +65,13 @@ def judge(
     flags = {"concurrency": concurrency, "rpm": rpm, "tpm": tpm, "max_requests": max_requests, "max_cost": max_cost}
     cfg = _config(config, embedded=embedded, limits={_LIMIT_FLAGS[k]: v for k, v in flags.items() if v is not None},
                   base_url=base_url, model=model, api_key_env=api_key_env, attribute=attribute, template=template,
-                  rubric=str(rubric) if rubric else None, samples=samples, temperature=temperature, max_tokens=max_tokens,
+                  rubric=str(rubric) if rubric else None, rubrics=rubrics, samples=samples, temperature=temperature, max_tokens=max_tokens,
                   output_mode=output_mode, rejudge=rejudge, limit=limit)
     cfg.judge_template()  # a bad template, attribute or rubric fails before a server starts
     wh = Warehouse.open(warehouse)
     if not cfg.base_url:
         console.print(Panel(judge_stage.EMBEDDED_NOTICE, title="plumbing default judge", border_style="bold yellow"))
-    with _Bar("judging" if probe is None else "probing with master keys") as advance:
+    with RequestBar("judging" if probe is None else "probing with master keys") as advance:
         if probe is None:
             result = judge_stage.run(wh, cfg, progress=advance)
         else:
@@ -108,8 +108,6 @@ def judge_server() -> None:
 def _config(path: Path | None, *, embedded: bool, limits: dict, **flags) -> judge_stage.JudgeConfig:
     """The YAML section with the flags on top (limit flags merged into ``limits``); ``--embedded`` drops the endpoint.
     The section is read as written and validated once the flags are merged in."""
-    from pydantic import ValidationError
-
     section = read_section(path, judge_stage.STAGE)
     section.update({k: v for k, v in flags.items() if v is not None})
     if limits:
@@ -117,28 +115,9 @@ def _config(path: Path | None, *, embedded: bool, limits: dict, **flags) -> judg
     if embedded:
         for key in ("base_url", "model", "api_key_env"):
             section.pop(key, None)
-    try:
-        return judge_stage.JudgeConfig.model_validate(section)
-    except ValidationError as exc:  # without the input values: a base URL may hold credentials
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'judge'}: {e['msg']}" for e in exc.errors(include_input=False))
-        raise ConfigError(f"invalid {judge_stage.STAGE} config: {problems}", stage=judge_stage.STAGE) from None
+    return validated(judge_stage.JudgeConfig, section, judge_stage.STAGE)
 
 
-class _Bar:
-    """A Rich bar on stderr fed by the protocol's (finished, planned) callback."""
-
-    def __init__(self, description: str) -> None:
-        columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("requests"), TimeElapsedColumn())
-        self.bar = Progress(*columns, console=err, transient=True)
-        self.task = self.bar.add_task(description, total=None)
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return lambda done, planned: self.bar.update(self.task, completed=done, total=planned)
-
-    def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
 
 
 def _print_judge(wh: Warehouse, result, counts: dict) -> None:

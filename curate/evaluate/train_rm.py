@@ -17,6 +17,13 @@ template (a plain ``role: content`` rendering when it has none) and is cut from 
 ``max_length`` tokens, so the responses survive; TRL would instead drop every longer pair.
 The same encoding scores the eval set. Accuracy is the share of held-out pairs with
 r(chosen) > r(rejected); it lands in ``rm_evals`` with the run.
+
+Ties train as ties. The export's ``preference`` column is P(chosen is preferred): 1.0 on a preference,
+0.5 on a tie (a source tie the policy keeps, a neutral augmentation). When a training set holds a pair
+below 1.0, the loss is the soft-label Bradley-Terry loss ``-[p log s(d - m) + (1 - p) log s(-d - m)]``
+(``d`` the reward difference, ``m`` the margin when ``use_margin``, 0 otherwise and on ties), which is
+TRL's own loss at p = 1: a tie pulls the two rewards together instead of training an arbitrary side. A
+training set of plain pairs only runs TRL's ``RewardTrainer`` untouched.
 """
 
 from __future__ import annotations
@@ -37,6 +44,10 @@ from curate.warehouse import Warehouse
 
 
 
+PREFERENCE = "preference"  # the export's soft-label column
+TIE_PREFERENCE = 0.5
+
+
 class TrainRMError(Terminal, CurateError):
     exit_code = 2
 
@@ -48,6 +59,7 @@ class Pair:
     chosen: str
     rejected: str
     margin: float = 0.0
+    preference: float = 1.0  # P(chosen is preferred): 1.0 a preference, 0.5 a tie (soft-label loss)
 
 
 def eval_set_name(info: store.ReleaseInfo, limit: int | None) -> str:
@@ -67,31 +79,45 @@ def eval_pairs(wh: Warehouse, info: store.ReleaseInfo, limit: int | None) -> tup
 
 
 def train_pairs(wh: Warehouse, info: store.ReleaseInfo, eval_prompts: set[str], limit: int | None) -> tuple[list[Pair], int]:
-    """The train split of the release's Hub export, ties and eval-set prompts left out, the first ``limit`` by pair_id.
-    Returns the pairs and how many were left out for sharing a prompt with the eval set."""
+    """The train split of the release's Hub export, eval-set prompts left out, the first ``limit`` by pair_id.
+    A tie the export holds trains with its ``preference`` (0.5; a tie in an export without that column counts
+    0.5 too). Returns the pairs and how many were left out for sharing a prompt with the eval set."""
     with wh.connect(read_only=True, views=False) as con:
         meta = con.execute(
             f"SELECT pair_id, prompt_id, tie FROM ({store.candidates_sql(info)}) WHERE split = 'train'").fetchall()
     leaked = {pid for pid, prompt_id, _ in meta if prompt_id in eval_prompts}
-    usable = {pid for pid, _, tie in meta if not tie} - leaked
+    ties = {pid for pid, _, tie in meta if tie}
+    usable = {pid for pid, _, _ in meta} - leaked
     with tempfile.TemporaryDirectory(prefix="curate-train-rm-export-") as out:
         # the files a user would download, in a scratch folder: written, read, deleted, so no export run is recorded
         shards = export.write(wh, ExportConfig(release=info.name, format="hub", out_dir=out)).files.get("train", [])
-        table = pq.read_table(shards, columns=["pair_id", "prompt", "chosen", "rejected", "margin"]) if shards else None
+        columns = ["pair_id", "prompt", "chosen", "rejected", "margin"]
+        if shards and PREFERENCE in pq.read_schema(shards[0]).names:
+            columns.append(PREFERENCE)
+        table = pq.read_table(shards, columns=columns) if shards else None
     rows = sorted((r for r in (table.to_pylist() if table is not None else []) if r["pair_id"] in usable), key=lambda r: r["pair_id"])
-    pairs = [Pair(r["pair_id"], r["prompt"], r["chosen"][-1]["content"], r["rejected"][-1]["content"], r["margin"] or 0.0)
-             for r in rows[:limit]]
+    pairs = [Pair(r["pair_id"], r["prompt"], r["chosen"][-1]["content"], r["rejected"][-1]["content"], r["margin"] or 0.0,
+                  _preference(r, r["pair_id"] in ties)) for r in rows[:limit]]
     return pairs, len(leaked)
 
 
+def _preference(row: dict, tie: bool) -> float:
+    """The row's exported soft label; without the column (an older export) 0.5 for a tie, else 1.0."""
+    value = row.get(PREFERENCE)
+    return float(value) if value is not None else (TIE_PREFERENCE if tie else 1.0)
+
+
 def _tokenized(tokenizer, pairs: list[Pair], cfg: TrainRMConfig):
-    """A TRL-ready (already tokenized) dataset: ``chosen_ids``, ``rejected_ids`` and, when used, ``margin``."""
+    """A TRL-ready (already tokenized) dataset: ``chosen_ids``, ``rejected_ids``, ``margin`` when used and
+    ``preference`` when some pair is not a plain preference (a tie)."""
     from datasets import Dataset
 
     data = {"chosen_ids": [sequence.encode(tokenizer, p.prompt, p.chosen, cfg.max_length) for p in pairs],
             "rejected_ids": [sequence.encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in pairs]}
     if cfg.use_margin:
         data["margin"] = [float(p.margin) for p in pairs]
+    if any(p.preference != 1.0 for p in pairs):
+        data[PREFERENCE] = [float(p.preference) for p in pairs]
     return Dataset.from_dict(data)
 
 
@@ -113,11 +139,64 @@ def fit(torch, transformers, trl, base_model: str, pairs: list[Pair], cfg: Train
             logging_strategy="no", disable_tqdm=True, activation_checkpointing=False, use_cpu=device == "cpu",
             bf16=device != "cpu" and torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
         )
-        trainer = trl.RewardTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+        if PREFERENCE in dataset.column_names:  # ties: the soft-label loss; plain pairs: TRL's trainer as it is
+            base = trl.trainer.reward_trainer.DataCollatorForPreference(pad_token_id=tokenizer.pad_token_id)
+            trainer = _soft_label_trainer(torch, trl)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                                      data_collator=_SoftLabelCollator(base, torch))
+        else:
+            trainer = trl.RewardTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         trainer.remove_callback(transformers.PrinterCallback)  # the CLI prints the result; no stray metric dicts
         tick = time.perf_counter()
         trainer.train()
         return trainer.model, tokenizer, time.perf_counter() - tick
+
+
+class _SoftLabelCollator:
+    """TRL's preference collator, plus each example's ``preference`` as a float tensor."""
+
+    def __init__(self, base, torch) -> None:
+        self.base, self.torch = base, torch
+
+    def __call__(self, examples: list[dict]) -> dict:
+        batch = self.base([{k: v for k, v in e.items() if k != PREFERENCE} for e in examples])
+        batch[PREFERENCE] = self.torch.tensor([e[PREFERENCE] for e in examples], dtype=self.torch.float)
+        return batch
+
+
+def soft_label_loss(torch, d, preference, margin=None):
+    """Mean of ``-[p log s(d - m) + (1 - p) log s(-d - m)]``; exactly TRL's ``-log s(d - m)`` where p = 1."""
+    logsigmoid = torch.nn.functional.logsigmoid
+    m = 0.0 if margin is None else margin
+    return -(preference * logsigmoid(d - m) + (1 - preference) * logsigmoid(-d - m)).mean()
+
+
+_TRAINERS: dict = {}
+
+
+def _soft_label_trainer(torch, trl):
+    """A ``RewardTrainer`` whose loss reads each pair's soft label (defined once trl is imported)."""
+    if "soft" in _TRAINERS:
+        return _TRAINERS["soft"]
+
+    class SoftLabelRewardTrainer(trl.RewardTrainer):
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if PREFERENCE not in self._signature_columns:
+                self._signature_columns = [*self._signature_columns, PREFERENCE]
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            preference = inputs.pop(PREFERENCE)
+            margin = inputs.pop("margin", None)
+            inputs["use_cache"] = False
+            outputs = model(**inputs)
+            chosen, rejected = torch.chunk(outputs.logits.squeeze(-1), chunks=2)
+            loss = soft_label_loss(torch, chosen - rejected, preference.to(chosen.dtype), margin)
+            if self.args.center_rewards_coefficient is not None:
+                loss += self.args.center_rewards_coefficient * torch.mean((chosen + rejected) ** 2)
+            return (loss, outputs) if return_outputs else loss
+
+    _TRAINERS["soft"] = SoftLabelRewardTrainer
+    return SoftLabelRewardTrainer
 
 
 def accuracy(torch, model, tokenizer, pairs: list[Pair], cfg: TrainRMConfig) -> float:

@@ -70,6 +70,8 @@ class JudgeConfig(LLMSection):
     template: str = Field("pairwise", description="packaged prompt template name, or a template file path")
     attribute: str = Field("overall", description="attribute judged: overall, helpfulness, harmlessness, honesty")
     rubric: str | None = Field(None, description="path of a rubric or principle text the template includes (part of the template hash)")
+    rubrics: bool = Field(False, description="judge each pair with the accepted rubric of its prompt (curate rubrics); "
+                          "pairs without one are skipped")
     samples: int = Field(1, ge=1, description="samples per order (self-consistency); more than 1 needs temperature > 0")
     temperature: float = Field(0.0, ge=0, description="sampling temperature")
     seed: int = Field(0, description="base seed; sample i is sent with seed + i")
@@ -86,6 +88,8 @@ class JudgeConfig(LLMSection):
     def _consistent(self) -> JudgeConfig:
         if self.samples > 1 and self.temperature == 0:
             raise ValueError("samples > 1 needs temperature > 0: at temperature 0 every sample is the same answer")
+        if self.rubric and self.rubrics:
+            raise ValueError("rubric and rubrics exclude each other: one names a rubric file, the other reads each prompt's own")
         return self
 
     def judge_template(self) -> judge_prompt.JudgeTemplate:

@@ -17,7 +17,6 @@ because it cannot contain the hash of itself.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -25,10 +24,10 @@ from string import Template
 
 from curate import assets, ids
 from curate.errors import ConfigError
+from curate.llm import prompts
 
 TEMPLATES = "templates"
 """Where the packaged templates live, relative to the ``curate`` package (read through ``curate.assets``)."""
-_SECTION = re.compile(r"^--- (system|user|retry) ---$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,9 @@ class JudgeTemplate:
 
     def messages(self, *, prompt: list[dict], response_a: str, response_b: str, max_chars: int) -> list[dict]:
         """The chat messages judging ``response_a`` against ``response_b`` for ``prompt``."""
-        conversation = "\n\n".join(f"[{m['role']}]\n{_clip(m['content'], max_chars)}" for m in prompt)
-        a, b = _clip(response_a, max_chars), _clip(response_b, max_chars)
-        nonce = ids.digest("\x1f".join((self.hash, conversation, a, b)))[:16]
+        conversation = prompts.conversation(prompt, max_chars)
+        a, b = prompts.clip(response_a, max_chars), prompts.clip(response_b, max_chars)
+        nonce = prompts.nonce(self.hash, conversation, a, b)
         fields = {"attribute": self.attribute, "definition": self.definition, "question": self.question,
                   "nonce": nonce, "rubric": self._rubric, "conversation": conversation, "response_a": a, "response_b": b}
         return [
@@ -68,7 +67,7 @@ class JudgeTemplate:
         unreadable answer is never served for its own re-ask."""
         return [
             *messages,
-            {"role": "assistant", "content": _clip(bad_answer or "", max_chars) or "(no answer)"},
+            {"role": "assistant", "content": prompts.clip(bad_answer or "", max_chars) or "(no answer)"},
             {"role": "user", "content": Template(self.retry).substitute(attempt=attempt)},
         ]
 
@@ -93,14 +92,18 @@ def attribute_definitions() -> dict[str, dict[str, str]]:
 
 
 def template_names() -> list[str]:
+    """The packaged judge templates: the folder also holds the card, the rubric insert and the writers' templates."""
     return sorted(p.name.removesuffix(".md") for p in assets.path(TEMPLATES).iterdir()
-                  if p.name.endswith(".md") and p.name != "rubric.md")
+                  if p.name.endswith(".md") and _is_judge_template(p.read_text(encoding="utf-8")))
+
+
+def _is_judge_template(text: str) -> bool:
+    return {"system", "user", "retry"} <= set(prompts.SECTION.findall(text)) and "${response_a}" in text
 
 
 def _template_text(name: str) -> str:
-    packaged = f"{TEMPLATES}/{name}.md"
-    if assets.path(packaged).is_file():
-        return assets.text(packaged)
+    if name in template_names():
+        return assets.text(f"{TEMPLATES}/{name}.md")
     path = Path(name)
     if path.is_file():
         return path.read_text(encoding="utf-8")
@@ -109,8 +112,7 @@ def _template_text(name: str) -> str:
 
 
 def _sections(text: str, name: str) -> dict[str, str]:
-    parts = _SECTION.split(text)
-    sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+    sections = prompts.sections(text)
     missing = {"system", "user", "retry"} - set(sections)
     if missing:
         raise ConfigError(f"judge template {name!r} lacks section(s) {', '.join(sorted(missing))}: "
@@ -152,10 +154,3 @@ def _split(template: str) -> tuple[list[str], list[str]]:
 @cache
 def _rubric_text() -> str:
     return assets.text(f"{TEMPLATES}/rubric.md")
-
-
-def _clip(text: str, max_chars: int) -> str:
-    """At most ``max_chars`` characters, with a visible mark where text was cut."""
-    if len(text) <= max_chars:
-        return text
-    return text[:max_chars] + f"\n[... {len(text) - max_chars} more characters cut]"

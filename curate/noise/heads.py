@@ -74,10 +74,14 @@ class Heads:
 
 
 def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig, *, seed: int,
-        signs: np.ndarray | None = None, on_epoch: Callable[[Heads], None] | None = None) -> Heads:
+        signs: np.ndarray | None = None, on_epoch: Callable[[Heads], None] | None = None,
+        preferences: np.ndarray | None = None) -> Heads:
     """Train G heads at once; ``weights`` (G, n) are each head's per-pair training weights.
 
     ``signs`` (G, n), if given, trains a head on a pair reversed where it is -1 (a relabeled variant).
+    ``preferences`` (n,), if given, is each pair's soft label P(chosen is preferred): the loss becomes the
+    soft-label Bradley-Terry loss ``p softplus(-m) + (1 - p) softplus(m)``, so a tie (0.5) pulls its margin to 0;
+    at p = 1 it is the plain loss. None (the default) trains exactly as before.
     ``on_epoch(heads)``, if given, is called after every epoch (training dynamics record the margins there).
     """
     import torch
@@ -86,6 +90,7 @@ def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig
     view = _view(phi_c, phi_r, cfg.hidden)
     w = torch.from_numpy(weights.astype(np.float32))
     sg = None if signs is None else torch.from_numpy(signs.astype(np.float32))
+    pf = None if preferences is None else torch.from_numpy(np.asarray(preferences, np.float32))
     heads = Heads(len(w), view[0].shape[1], cfg.hidden, generator)
     optimizer = torch.optim.Adam(heads.parameters(), lr=cfg.lr)
     for _ in range(cfg.epochs):
@@ -93,7 +98,11 @@ def fit(phi_c: np.ndarray, phi_r: np.ndarray, weights: np.ndarray, cfg: RMConfig
             bw = w if idx is None else w[:, idx]
             bs = sg if sg is None or idx is None else sg[:, idx]
             margins = _margins(heads, view, idx)
-            losses = torch.nn.functional.softplus(-(margins if bs is None else margins * bs))
+            signed = margins if bs is None else margins * bs
+            losses = torch.nn.functional.softplus(-signed)
+            if pf is not None:
+                bp = pf if idx is None else pf[idx]
+                losses = bp * losses + (1 - bp) * torch.nn.functional.softplus(signed)
             _step(optimizer, _objective(losses, bw, heads, cfg.weight_decay))
         if on_epoch is not None:
             on_epoch(heads)

@@ -9,10 +9,17 @@
 --   judge_longer / label_longer: how often the consistent non-tie verdict / the label picks the longer
 --     response, over the same pairs with responses of different lengths (length bias);
 --   unparseable, failed: rows without a verdict. Probe rows are not counted (see judge_probe).
+-- The rubric-conditioned judge (template 'rubric', `curate rubrics` and `curate judge --rubrics`) has one template
+-- hash per rubric; its rows count as one version, template 'rubric@*'.
 WITH labelled AS (
-    SELECT r.*, p.source, p.tie AS label_tie, CASE WHEN r.swapped THEN ${Position.B} ELSE ${Position.A} END AS label_position
+    SELECT r.* REPLACE (CASE WHEN r.template = 'rubric' THEN '*' ELSE r.template_hash END AS template_hash),
+           p.source, p.tie AS label_tie, CASE WHEN r.swapped THEN ${Position.B} ELSE ${Position.A} END AS label_position
     FROM judge_rows r
     JOIN pairs p USING (pair_id)
+),
+verdicts AS (
+    SELECT * REPLACE (CASE WHEN template = 'rubric' THEN '*' ELSE template_hash END AS template_hash)
+    FROM judge_pair_verdicts
 ),
 row_stats AS (
     SELECT
@@ -48,7 +55,7 @@ pair_stats AS (
                          AND (v.verdict = ${Verdict.CHOSEN}) = (length(p.chosen.content) > length(p.rejected.content))) AS judge_longer,
         count(*) FILTER (v.consistent AND NOT p.tie AND v.verdict <> ${Verdict.TIE}
                          AND length(p.chosen.content) > length(p.rejected.content)) AS label_longer
-    FROM judge_pair_verdicts v
+    FROM verdicts v
     JOIN pairs p USING (pair_id)
     GROUP BY GROUPING SETS ((v.judge, v.template, v.template_hash, v.attribute, v.settings_hash),
                             (v.judge, v.template, v.template_hash, v.attribute, v.settings_hash, p.source))
