@@ -13,7 +13,9 @@ without each augmentation kind, all made by the library's own modules:
   the seed's train share of the keys (the rest are held out);
 - all: every kind at once.
 
-Ties train with the soft-label Bradley-Terry loss at p = 0.5. Models: (a) the cross-fit head of the noise stage
+Ties train with the soft-label Bradley-Terry loss at p = 0.5. Augmented rows train at the release policy's
+``augmentation_weight`` (``--augment-weight``), real pairs at 1, as a default release exports them; the head also
+trains the same rows at full weight beside them. Models: (a) the cross-fit head of the noise stage
 (``curate.noise.heads.fit``, linear, ``NoiseConfig().rm``) on the packaged MiniLM's embeddings (``rm.features``,
 ``rm.standardize``), every arm in one batched fit per seed; (b) the ``curate.evaluate.train_rm`` MiniLM fine-tune
 (TRL RewardTrainer; ties through its soft-label trainer), tiny, none vs all. Measured on the test prompts only:
@@ -44,6 +46,7 @@ from curate import embed, ingest, sequence  # noqa: E402
 from curate.augment import nonanswers, rewrites  # noqa: E402
 from curate.noise import heads, rm  # noqa: E402
 from curate.noise.config import NoiseConfig  # noqa: E402
+from curate.release.policy import ReleasePolicy  # noqa: E402
 from curate.warehouse import Warehouse  # noqa: E402
 from schemas import EMBEDDINGS  # noqa: E402
 from schemas.vocab import CausalAttribute  # noqa: E402
@@ -53,6 +56,9 @@ WORK = ROOT / "benchmarks" / ".work" / "augment"
 CURATION_SEED = ROOT / "benchmarks" / ".work" / "curation" / "embeddings.parquet"  # curation.py's base embeddings, if present
 RESULTS = ROOT / "benchmarks" / "results"
 ARMS = ("none", "neutral", "causal", "adversarial", "all")
+"""The arms at the release policy's ``augmentation_weight`` (``--augment-weight``): what curate ships."""
+FULL = tuple(f"{arm} (weight 1)" for arm in ARMS[1:])
+"""The same augmentations at full weight, beside them (head only): what the weight buys."""
 KINDS = {"none": (), "neutral": ("neutral",), "causal": ("causal",), "adversarial": ("adversarial",),
          "all": ("neutral", "causal", "adversarial")}
 TEST_SHARE = 0.3
@@ -70,6 +76,8 @@ def main() -> None:
     parser.add_argument("--train-rm-key-pairs", type=int, default=4, help="test prompts each master key is scored on, fine-tune")
     parser.add_argument("--train-rm-max-length", type=int, default=128)
     parser.add_argument("--no-train-rm", action="store_true", help="leave out the fine-tune arm")
+    parser.add_argument("--augment-weight", type=float, default=ReleasePolicy().augmentation_weight,
+                        help="training weight of an augmented row (default: the release policy's augmentation_weight)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=RESULTS / "augment.md")
@@ -279,7 +287,10 @@ def _head_seed(base: dict, aug: dict, z: dict, seed: int, args) -> dict:
     phi_c = np.concatenate([z["chosen"][train], np.stack([row(r["a"], r.get("prompt", r["pair"])) for r in extra])])
     phi_r = np.concatenate([z["rejected"][train], np.stack([row(r["b"], r.get("prompt", r["pair"])) for r in extra])])
     kinds = np.array(["original"] * len(train) + [r["kind"] for r in extra])
-    weights = np.stack([np.isin(kinds, ("original", *KINDS[arm])).astype(float) for arm in ARMS])
+    arms = (*ARMS, *FULL)
+    weight = {arm: 1.0 if arm in FULL else args.augment_weight for arm in arms}
+    weights = np.stack([np.isin(kinds, ("original", *KINDS[arm.split(" (")[0]])) * np.where(kinds == "original", 1.0, weight[arm])
+                        for arm in arms])
     preferences = np.concatenate([np.ones(len(train)), [r["p"] for r in extra]])
     cfg = NoiseConfig().rm.model_copy(update={"seed": seed})
     t = time.time()
@@ -291,14 +302,14 @@ def _head_seed(base: dict, aug: dict, z: dict, seed: int, args) -> dict:
 
     sets = _head_eval_sets(base, aug, z, held, kidx)
     out = {"seed": seed, "fit_s": fit_s, "train_pairs": len(train), "test_pairs": len(held), "held_keys": sorted(held_keys),
-           "rows": {arm: int(w.sum()) for arm, w in zip(ARMS, weights)}, "by_kind": {k: int((kinds == k).sum()) for k in set(kinds)},
-           "arms": {arm: {} for arm in ARMS}}
+           "rows": {arm: int((w > 0).sum()) for arm, w in zip(arms, weights)}, "by_kind": {k: int((kinds == k).sum()) for k in set(kinds)},
+           "arms": {arm: {} for arm in arms}}
     m_orig = margins(z["chosen"][held], z["rejected"][held])
     m_len = margins(*sets["length"])
     m_trunc = margins(*sets["causal"])
     m_keys = margins(*sets["keys"])
     held_key_mask = np.array([k in held_keys for k in sets["key_names"]])
-    for a, arm in enumerate(ARMS):
+    for a, arm in enumerate(arms):
         r = out["arms"][arm]
         r["acc"] = float((m_orig[:, a] > 0).mean())
         r["length_bias"] = _share_positive(m_len[:, a])
@@ -382,11 +393,12 @@ def _train_rm_seed(base: dict, aug: dict, seed: int, args) -> dict:
             return ref[1]
         return base[ref[1]][ref[0]]
 
-    def pair(i: int, a: str, b: str, p: float = 1.0, prompt: int | None = None) -> train_rm.Pair:
-        return P(base["pair_ids"][i], base["prompts"][i if prompt is None else prompt], a, b, 0.0, p)
+    def pair(i: int, a: str, b: str, p: float = 1.0, prompt: int | None = None, weight: float = 1.0) -> train_rm.Pair:
+        return P(base["pair_ids"][i], base["prompts"][i if prompt is None else prompt], a, b, 0.0, p, weight)
 
     original = [pair(i, base["chosen"][i], base["rejected"][i]) for i in train]
-    extra = [pair(r["pair"], text(r["a"]), text(r["b"]), r["p"], r.get("prompt")) for r in _train_rows(base, aug, train, seed, train_keys)]
+    extra = [pair(r["pair"], text(r["a"]), text(r["b"]), r["p"], r.get("prompt"), args.augment_weight)
+             for r in _train_rows(base, aug, train, seed, train_keys)]
     n = args.train_rm_eval
     sets = {"original": [pair(i, base["chosen"][i], base["rejected"][i]) for i in held[:n]], "causal": []}
     length = 0
@@ -529,11 +541,14 @@ def _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_bef
               f"; {h0['eval_sizes']['length_invisible']} more left out: the rewrite reaches the model as the same tokens), "
               f"truncated {h0['eval_sizes']['causal']:,}, (chosen, key) {h0['eval_sizes']['keys']:,}",
               "- spread: mean ± sample sd [min, max] over seeds", ""]
-    lines += _arm_table(head_runs, ARMS, "## (a) Cross-fit head (`curate.noise.heads.fit`, linear, `NoiseConfig().rm`) on MiniLM embeddings")
-    lines += _diff_table(head_runs, ARMS)
+    lines += _arm_table(head_runs, (*ARMS, *FULL), "## (a) Cross-fit head (`curate.noise.heads.fit`, linear, `NoiseConfig().rm`) on MiniLM embeddings")
+    lines += [f"Augmented rows train at weight {args.augment_weight:g} (`--augment-weight`; the release policy's "
+              f"`augmentation_weight` is {ReleasePolicy().augmentation_weight:g}), real pairs at 1; the `(weight 1)` arms train "
+              "the same rows at full weight.", ""]
+    lines += _diff_table(head_runs, (*ARMS, *FULL))
     lines += ["Length bias per neutral rule (share where the longer response scores higher):", "",
               "| arm | " + " | ".join(h0["eval_sizes"]["length_rules"]) + " |", "|---|" + "---|" * len(h0["eval_sizes"]["length_rules"])]
-    for arm in ARMS:
+    for arm in (*ARMS, *FULL):
         lines.append(f"| {arm} | " + " | ".join(_fmt([r["arms"][arm]["length_by_rule"].get(rule, math.nan) for r in head_runs])
                                                 for rule in h0["eval_sizes"]["length_rules"]) + " |")
     lines.append("")
@@ -541,7 +556,8 @@ def _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_bef
         r0 = rm_runs[0]
         lines += [f"## (b) Fine-tuned MiniLM (`curate.evaluate.train_rm.fit`, TRL RewardTrainer), {len(rm_runs)} seeds", "",
                   f"- {args.train_rm_pairs} original train pairs per fine-tune (seeded sample of the train split), augmentations built "
-                  f"from them alone; 1 epoch, max_length {args.train_rm_max_length}, batch 8, lr 5e-5, CPU; arms none and all only",
+                  f"from them alone, at weight {args.augment_weight:g}; 1 epoch, max_length {args.train_rm_max_length}, batch 8, "
+                  "lr 5e-5, CPU; arms none and all only",
                   f"- rows: none {_mean([r['arms']['none']['rows'] for r in rm_runs]):.0f}, all {_mean([r['arms']['all']['rows'] for r in rm_runs]):.0f} "
                   f"({_mean([r['arms']['all']['ties'] for r in rm_runs]):.0f} ties, soft-label trainer); fit s none "
                   f"{_mean([r['arms']['none']['fit_s'] for r in rm_runs]):.0f}, all {_mean([r['arms']['all']['fit_s'] for r in rm_runs]):.0f}",
@@ -556,8 +572,9 @@ def _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_bef
               "does not start", ""]
     lines += ["## Runtime", "", "| part | seconds |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in times.items()]
     lines += ["", f"Total wall time {elapsed:.0f}s; head fit {_mean([r['fit_s'] for r in head_runs]):.1f}s per seed "
-                  f"({len(ARMS)} arms at once); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", ""]
-    lines += ["## Targets", "", *_verdicts(head_runs, "head", ARMS)]
+                  f"({len(ARMS) + len(FULL)} arms at once); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", ""]
+    lines += ["## Targets", "", f"At the policy's weight ({args.augment_weight:g}): what a default release trains.", "",
+              *_verdicts(head_runs, "head", ARMS)]
     if rm_runs:
         lines += _verdicts(rm_runs, "fine-tune", ("none", "all"))
     lines += [f"- runtime {elapsed:.0f}s (<= {RUNTIME_LIMIT_S}s): {'PASS' if elapsed <= RUNTIME_LIMIT_S else 'MISS'}", ""]

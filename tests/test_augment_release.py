@@ -83,6 +83,9 @@ def test_rubrics_and_augmentations_on_real_hh_reach_the_default_release(wh, tmp_
     ties = [r for r in table if r["preference"] == 0.5]
     assert ties and all(r["margin"] == 0.0 for r in ties)
     assert {r["preference"] for r in table} <= {0.5, 1.0}
+    augmented = {pid for pid, in query(wh, "SELECT pair_id FROM pairs WHERE kind <> 'original'")}
+    for r in table:  # augmentations weigh policy.augmentation_weight in training, real pairs 1
+        assert r["weight"] == (policy.augmentation_weight if r["pair_id"] in augmented else 1.0)
 
     only_causal = ReleasePolicy.model_validate({**policy.model_dump(), "include_augmentations": ["causal", "adversarial"]})
     release.run(wh, ReleaseConfig(name="r2", policy=only_causal))

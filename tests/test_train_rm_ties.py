@@ -47,7 +47,7 @@ def test_train_rm_train_pairs_carry_the_exported_preference_of_ties(tie_release)
     assert all(p.chosen.startswith("Answer") for p in ties)
 
 
-def test_train_rm_dataset_has_a_preference_column_only_with_ties():
+def test_train_rm_dataset_has_preference_and_weight_columns_only_with_ties_or_weights():
     transformers = pytest.importorskip("transformers")
     tok = sequence.tokenizer(transformers, sequence.default_model())
     prompt = [{"role": "user", "content": "Hi?"}]
@@ -56,7 +56,20 @@ def test_train_rm_dataset_has_a_preference_column_only_with_ties():
     assert train_rm._tokenized(tok, plain, cfg).column_names == ["chosen_ids", "rejected_ids"]
     tied = [*plain, train_rm.Pair("b", prompt, "Hi.", "Hello.", preference=0.5)]
     data = train_rm._tokenized(tok, tied, cfg)
-    assert data.column_names == ["chosen_ids", "rejected_ids", "preference"] and data["preference"] == [1.0, 0.5]
+    assert data.column_names == ["chosen_ids", "rejected_ids", "preference", "weight"] and data["preference"] == [1.0, 0.5]
+    weighted = [*plain, train_rm.Pair("c", prompt, "Hello.", ":", weight=0.1)]
+    data = train_rm._tokenized(tok, weighted, cfg)
+    assert data["preference"] == [1.0, 1.0] and data["weight"] == [1.0, 0.1]
+
+
+def test_train_rm_weighted_loss_is_the_weighted_mean_and_plain_at_unit_weights():
+    torch = pytest.importorskip("torch")
+    d, p = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 1.0, 0.5])
+    plain = train_rm.soft_label_loss(torch, d, p)
+    assert torch.isclose(train_rm.soft_label_loss(torch, d, p, weight=torch.ones(3)), plain)
+    w = torch.tensor([1.0, 0.1, 0.1])
+    each = -(p * torch.nn.functional.logsigmoid(d) + (1 - p) * torch.nn.functional.logsigmoid(-d))
+    assert torch.isclose(train_rm.soft_label_loss(torch, d, p, weight=w), (w * each).sum() / w.sum())
 
 
 @pytest.mark.slow

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 
 from curate.augment.candidates import Candidate
 from curate.judge.config import JudgeConfig
-from curate.judge.pairwise import Item, Progress, execute
+from curate.judge.pairwise import Item, Progress, execute, stored_rows
 from curate.llm import EndpointConfig
 from curate.stage import Counts
 from curate.warehouse import Warehouse
-from schemas import JUDGMENTS
-from schemas.vocab import FINAL_JUDGMENT_STATUSES, AugmentReason, JudgmentStatus, PairKind, Verdict
+from schemas.vocab import AugmentReason, JudgmentStatus, PairKind, Verdict
 
 TEMPLATE_LABEL = "augment-check"
 _EXPECTED = {PairKind.CAUSAL: (Verdict.CHOSEN, AugmentReason.JUDGE_DISAGREES),
@@ -48,8 +47,7 @@ def check(wh: Warehouse, cfg: JudgeConfig, candidates: list[Candidate], *, run_i
                            template_label=f"{TEMPLATE_LABEL}/{template.name}", run_id=run_id, endpoint=endpoint,
                            progress=progress)
     judge = counts.details["judge"]
-    earlier = _earlier(wh, judge=judge, template_hash=template.hash, attribute=template.attribute,
-                       settings_hash=counts.details["settings_hash"], pair_ids=list(items))
+    earlier = stored_rows(wh, cfg, template_hashes=[template.hash], pair_ids=list(items))
     latest = {(r["pair_id"], bool(r["swapped"]), r["sample"]): r for r in [*earlier, *rows]}  # this run's rows win
     orders = _order_verdicts(list(latest.values()))
     for c in candidates:
@@ -88,17 +86,3 @@ def _order_verdicts(rows: list[dict]) -> dict[tuple[str, bool], _Order]:
                                               else JudgmentStatus.UNPARSEABLE)
         out[key] = _Order(verdict, status)
     return out
-
-
-def _earlier(wh: Warehouse, *, judge: str, template_hash: str, attribute: str, settings_hash: str,
-             pair_ids: list[str]) -> list[dict]:
-    """This judge version's final rows for these candidates from earlier runs (the orders ``execute`` skipped)."""
-    with wh.connect(read_only=True, views=False) as con:
-        rows = con.execute(
-            f"SELECT pair_id, swapped, sample, verdict, status FROM {JUDGMENTS.name} WHERE judge = ? AND template_hash = ? "
-            "AND attribute = ? AND settings_hash = ? AND status IN (SELECT unnest(?::VARCHAR[])) "
-            "AND pair_id IN (SELECT unnest(?::VARCHAR[])) QUALIFY row_number() OVER (PARTITION BY pair_id, swapped, sample "
-            "ORDER BY (status = ?) DESC, judged_at DESC) = 1",
-            [judge, template_hash, attribute, settings_hash, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids,
-             JudgmentStatus.OK.value]).fetchall()
-    return [{"pair_id": r[0], "swapped": r[1], "sample": r[2], "verdict": r[3], "status": r[4]} for r in rows]

@@ -22,8 +22,9 @@ Ties train as ties. The export's ``preference`` column is P(chosen is preferred)
 0.5 on a tie (a source tie the policy keeps, a neutral augmentation). When a training set holds a pair
 below 1.0, the loss is the soft-label Bradley-Terry loss ``-[p log s(d - m) + (1 - p) log s(-d - m)]``
 (``d`` the reward difference, ``m`` the margin when ``use_margin``, 0 otherwise and on ties), which is
-TRL's own loss at p = 1: a tie pulls the two rewards together instead of training an arbitrary side. A
-training set of plain pairs only runs TRL's ``RewardTrainer`` untouched.
+TRL's own loss at p = 1: a tie pulls the two rewards together instead of training an arbitrary side. The
+export's ``weight`` (an augmentation's ``augmentation_weight``, a noise-based confidence) weighs each pair's
+loss in the same trainer. A training set of plain, unweighted pairs only runs TRL's ``RewardTrainer`` untouched.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from curate.warehouse import Warehouse
 
 
 PREFERENCE = "preference"  # the export's soft-label column
+WEIGHT = "weight"  # the export's training-weight column
 TIE_PREFERENCE = 0.5
 
 
@@ -60,6 +62,7 @@ class Pair:
     rejected: str
     margin: float = 0.0
     preference: float = 1.0  # P(chosen is preferred): 1.0 a preference, 0.5 a tie (soft-label loss)
+    weight: float = 1.0  # the export's training weight (an augmentation's augmentation_weight)
 
 
 def eval_set_name(info: store.ReleaseInfo, limit: int | None) -> str:
@@ -92,12 +95,12 @@ def train_pairs(wh: Warehouse, info: store.ReleaseInfo, eval_prompts: set[str], 
         # the files a user would download, in a scratch folder: written, read, deleted, so no export run is recorded
         shards = export.write(wh, ExportConfig(release=info.name, format="hub", out_dir=out)).files.get("train", [])
         columns = ["pair_id", "prompt", "chosen", "rejected", "margin"]
-        if shards and PREFERENCE in pq.read_schema(shards[0]).names:
-            columns.append(PREFERENCE)
+        present = pq.read_schema(shards[0]).names if shards else []
+        columns += [c for c in (PREFERENCE, WEIGHT) if c in present]
         table = pq.read_table(shards, columns=columns) if shards else None
     rows = sorted((r for r in (table.to_pylist() if table is not None else []) if r["pair_id"] in usable), key=lambda r: r["pair_id"])
     pairs = [Pair(r["pair_id"], r["prompt"], r["chosen"][-1]["content"], r["rejected"][-1]["content"], r["margin"] or 0.0,
-                  _preference(r, r["pair_id"] in ties)) for r in rows[:limit]]
+                  _preference(r, r["pair_id"] in ties), _weight(r)) for r in rows[:limit]]
     return pairs, len(leaked)
 
 
@@ -105,6 +108,11 @@ def _preference(row: dict, tie: bool) -> float:
     """The row's exported soft label; without the column (an older export) 0.5 for a tie, else 1.0."""
     value = row.get(PREFERENCE)
     return float(value) if value is not None else (TIE_PREFERENCE if tie else 1.0)
+
+
+def _weight(row: dict) -> float:
+    value = row.get(WEIGHT)
+    return float(value) if value is not None else 1.0
 
 
 def _tokenized(tokenizer, pairs: list[Pair], cfg: TrainRMConfig):
@@ -116,8 +124,9 @@ def _tokenized(tokenizer, pairs: list[Pair], cfg: TrainRMConfig):
             "rejected_ids": [sequence.encode(tokenizer, p.prompt, p.rejected, cfg.max_length) for p in pairs]}
     if cfg.use_margin:
         data["margin"] = [float(p.margin) for p in pairs]
-    if any(p.preference != 1.0 for p in pairs):
+    if any(p.preference != 1.0 or p.weight != 1.0 for p in pairs):
         data[PREFERENCE] = [float(p.preference) for p in pairs]
+        data[WEIGHT] = [float(p.weight) for p in pairs]
     return Dataset.from_dict(data)
 
 
@@ -139,7 +148,7 @@ def fit(torch, transformers, trl, base_model: str, pairs: list[Pair], cfg: Train
             logging_strategy="no", disable_tqdm=True, activation_checkpointing=False, use_cpu=device == "cpu",
             bf16=device != "cpu" and torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
         )
-        if PREFERENCE in dataset.column_names:  # ties: the soft-label loss; plain pairs: TRL's trainer as it is
+        if PREFERENCE in dataset.column_names:  # ties or weights: the soft-label loss; plain pairs: TRL's trainer as it is
             base = trl.trainer.reward_trainer.DataCollatorForPreference(pad_token_id=tokenizer.pad_token_id)
             trainer = _soft_label_trainer(torch, trl)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                                       data_collator=_SoftLabelCollator(base, torch))
@@ -152,22 +161,25 @@ def fit(torch, transformers, trl, base_model: str, pairs: list[Pair], cfg: Train
 
 
 class _SoftLabelCollator:
-    """TRL's preference collator, plus each example's ``preference`` as a float tensor."""
+    """TRL's preference collator, plus each example's ``preference`` and ``weight`` as float tensors."""
 
     def __init__(self, base, torch) -> None:
         self.base, self.torch = base, torch
 
     def __call__(self, examples: list[dict]) -> dict:
-        batch = self.base([{k: v for k, v in e.items() if k != PREFERENCE} for e in examples])
-        batch[PREFERENCE] = self.torch.tensor([e[PREFERENCE] for e in examples], dtype=self.torch.float)
+        batch = self.base([{k: v for k, v in e.items() if k not in (PREFERENCE, WEIGHT)} for e in examples])
+        for column in (PREFERENCE, WEIGHT):
+            batch[column] = self.torch.tensor([e[column] for e in examples], dtype=self.torch.float)
         return batch
 
 
-def soft_label_loss(torch, d, preference, margin=None):
-    """Mean of ``-[p log s(d - m) + (1 - p) log s(-d - m)]``; exactly TRL's ``-log s(d - m)`` where p = 1."""
+def soft_label_loss(torch, d, preference, margin=None, weight=None):
+    """Mean of ``-[p log s(d - m) + (1 - p) log s(-d - m)]``, weighted by ``weight`` when given; exactly TRL's
+    ``-log s(d - m)`` where p = 1 and every weight is 1."""
     logsigmoid = torch.nn.functional.logsigmoid
     m = 0.0 if margin is None else margin
-    return -(preference * logsigmoid(d - m) + (1 - preference) * logsigmoid(-d - m)).mean()
+    losses = -(preference * logsigmoid(d - m) + (1 - preference) * logsigmoid(-d - m))
+    return losses.mean() if weight is None else (weight * losses).sum() / weight.sum().clamp_min(1e-12)
 
 
 _TRAINERS: dict = {}
@@ -181,16 +193,16 @@ def _soft_label_trainer(torch, trl):
     class SoftLabelRewardTrainer(trl.RewardTrainer):
         def _set_signature_columns_if_needed(self):
             super()._set_signature_columns_if_needed()
-            if PREFERENCE not in self._signature_columns:
-                self._signature_columns = [*self._signature_columns, PREFERENCE]
+            extra = [c for c in (PREFERENCE, WEIGHT) if c not in self._signature_columns]
+            self._signature_columns = [*self._signature_columns, *extra]
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            preference = inputs.pop(PREFERENCE)
+            preference, weight = inputs.pop(PREFERENCE), inputs.pop(WEIGHT)
             margin = inputs.pop("margin", None)
             inputs["use_cache"] = False
             outputs = model(**inputs)
             chosen, rejected = torch.chunk(outputs.logits.squeeze(-1), chunks=2)
-            loss = soft_label_loss(torch, chosen - rejected, preference.to(chosen.dtype), margin)
+            loss = soft_label_loss(torch, chosen - rejected, preference.to(chosen.dtype), margin, weight.to(chosen.dtype))
             if self.args.center_rewards_coefficient is not None:
                 loss += self.args.center_rewards_coefficient * torch.mean((chosen + rejected) ** 2)
             return (loss, outputs) if return_outputs else loss

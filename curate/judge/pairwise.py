@@ -107,20 +107,24 @@ def settings_hash(values: dict) -> str:
     return hashlib.sha256(settings_json(values).encode()).hexdigest()[:16]
 
 
-def _done_keys(wh: Warehouse, *, judge: str, template_hashes: list[str], attribute: str, settings_hash: str,
-               pair_ids: list[str]) -> set[tuple[str, str, bool, int]]:
-    """(pair_id, template_hash, swapped, sample) already judged with a final status by this judge version
-    (settings included)."""
-    if not pair_ids:
-        return set()
+def stored_rows(wh: Warehouse, cfg: JudgeConfig, *, template_hashes: list[str], pair_ids: list[str]) -> list[dict]:
+    """The final rows (ok or unparseable) this judge version already stored for these pairs and templates, one per
+    (pair, template, order, sample): an ok row before an unparseable one, then the latest. What a caller that judges
+    again (skipping what is done) overlays its new rows on to read every order's verdict."""
+    if not pair_ids or not template_hashes:
+        return []
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(
-            f"SELECT DISTINCT pair_id, template_hash, swapped, sample FROM {JUDGMENTS.name} WHERE judge = ? "
-            "AND template_hash IN (SELECT unnest(?::VARCHAR[])) AND attribute = ? AND settings_hash = ? "
-            "AND status IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[]))",
-            [judge, template_hashes, attribute, settings_hash, [s.value for s in FINAL_JUDGMENT_STATUSES], pair_ids],
-        ).fetchall()
-    return {(r[0], r[1], bool(r[2]), int(r[3])) for r in rows}
+            f"SELECT pair_id, template_hash, swapped, sample, verdict, status FROM {JUDGMENTS.name} WHERE judge = ? "
+            "AND attribute = ? AND settings_hash = ? AND status IN (SELECT unnest(?::VARCHAR[])) "
+            "AND template_hash IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[])) "
+            "QUALIFY row_number() OVER (PARTITION BY pair_id, template_hash, swapped, sample "
+            "ORDER BY (status = ?) DESC, judged_at DESC) = 1",
+            [endpoints.planned(cfg).identity(), cfg.attribute, settings_hash(settings(cfg)),
+             [s.value for s in FINAL_JUDGMENT_STATUSES], sorted(set(template_hashes)), sorted(set(pair_ids)),
+             JudgmentStatus.OK.value]).fetchall()
+    keys = ("pair_id", "template_hash", "swapped", "sample", "verdict", "status")
+    return [dict(zip(keys, (r[0], r[1], bool(r[2]), int(r[3]), r[4], r[5]))) for r in rows]
 
 
 def execute(
@@ -141,9 +145,9 @@ def execute(
     judge = endpoints.planned(cfg).identity()
     version = settings(cfg)
     version_hash = settings_hash(version)
-    skip = set() if cfg.rejudge else _done_keys(
-        wh, judge=judge, template_hashes=sorted({(i.template or template).hash for i in items}), attribute=template.attribute,
-        settings_hash=version_hash, pair_ids=[i.pair_id for i in items])
+    skip = set() if cfg.rejudge else {
+        (r["pair_id"], r["template_hash"], r["swapped"], r["sample"])
+        for r in stored_rows(wh, cfg, template_hashes=[(i.template or template).hash for i in items], pair_ids=[i.pair_id for i in items])}
     work = [
         _Work(item, swapped, sample, _messages(item.template or template, item, swapped, cfg.max_chars))
         for item in items

@@ -102,7 +102,7 @@ def write(wh: Warehouse, cfg: ExportConfig) -> Exported:
         raise ExportError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}", release=name)
     out = Path(cfg.out_dir).expanduser().resolve()
     info = store.get(wh, name)
-    weight = "weight, " if info.policy.weight_source != "none" else ""
+    weight = "weight, " if info.policy.exports_weight else ""
     columns = _COLUMNS[fmt].format(weight=weight)
     source = store.rows_sql(info)
     with wh.connect(read_only=True, views=False) as con:

@@ -41,6 +41,10 @@ from schemas.vocab import AugmentStatus, Decision, NoiseMethod, PairKind, Reason
 __all__ = ["Decision", "Reason", "ReleasePolicy", "decide", "load_policy", "outcomes"]
 
 DEFAULT_POLICY = "policies/default.yaml"
+AUGMENTATION_WEIGHT = 0.1
+"""A kept augmentation's default training weight, by ``benchmarks/augment.py``: at full weight the augmented rows
+outnumber the real pairs and cost the reward model accuracy on them; at 0.1 they still cut the master-key false
+positives and raise the accuracy on degraded responses, and the accuracy on the real pairs holds."""
 _NO_MAJORITY = "split"  # the human verdict of a pair whose annotators' top verdicts are tied
 _MIN_WEIGHT = 0.01  # an annotator the noise run found no better than a coin still counts, barely: a lone verdict still decides
 _VERDICTS = ", ".join(f"'{v}'" for v in Verdict)
@@ -84,6 +88,9 @@ class ReleasePolicy(BaseModel):
     margin_method: str = Field(NoiseMethod.ENSEMBLE.value, description="rm_scores.method read when margin_source is ensemble")
     margin_scale: float = Field(1.0, ge=0, description="multiplies the margin; negative margins are clipped to 0")
     weight_source: Literal["none", "noise"] = Field("none", description="per-row weight: none, or 1 - noise score (score when flipped)")
+    augmentation_weight: float = Field(
+        AUGMENTATION_WEIGHT, gt=0, le=1, description="training weight of a kept augmentation (exported in weight; originals 1, "
+        "times the weight_source weight): augmented rows regularize the real pairs instead of outnumbering them")
     splits: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.9, "validation": 0.05, "test": 0.05},
         description="split name -> share of prompts; shares sum to 1",
@@ -117,16 +124,22 @@ class ReleasePolicy(BaseModel):
             raise ValueError(f"split shares must be non-negative and sum to 1, got {self.splits}")
         return self
 
+    @property
+    def exports_weight(self) -> bool:
+        """Whether the exports carry a ``weight`` column: a weight source, or augmentations weighed below 1."""
+        return self.weight_source != "none" or self.augmentation_weight != 1
+
     @classmethod
     def from_stored(cls, stored: str) -> ReleasePolicy:
         """A policy as a release stored it, by any version of curate. A policy stored before the share rule
         named its thresholds ``min_noise_to_*`` and had no cap and no judge requirement, and one stored before
-        annotators were weighted counted each annotator once: it is read as exactly that, so re-making an old
-        release still gives its rows."""
+        annotators were weighted counted each annotator once, and one stored before augmentations were weighed exported
+        no weight: it is read as exactly that, so re-making an old release still gives its rows."""
         data = json.loads(stored)
         if _RENAMED.keys() & data.keys():
             data = {_RENAMED.get(k, k): v for k, v in data.items()} | {"max_drop_share": None, "flip_requires_judge": False}
         data.setdefault("human_weighting", "equal")  # stored before annotators were weighted: one vote each
+        data.setdefault("augmentation_weight", 1.0)  # stored before augmentations were weighed: no weight column
         return cls.model_validate(data)
 
     def canonical_json(self) -> str:
@@ -199,7 +212,7 @@ def decide(con: duckdb.DuckDBPyConnection, policy: ReleasePolicy, name: str):
     SELECT $name AS release, pair_id, prompt_id, decision, reason,
            CASE WHEN {released} THEN {_split_sql(policy, params)} END AS split,
            CASE WHEN {released} THEN {_margin_sql(policy, params)} END AS margin,
-           CASE WHEN {released} THEN {_weight_sql(policy)} END AS weight,
+           CASE WHEN {released} THEN {_weight_sql(policy, params)} END AS weight,
            human AS human_verdict, human_votes, human_agreement,
            CASE WHEN human IS NOT NULL THEN judge_verdict END AS judge_verdict,
            CASE WHEN human <> '{_NO_MAJORITY}' AND judge_verdict IS NOT NULL THEN human <> judge_verdict END AS human_against_judge
@@ -428,12 +441,17 @@ def _margin_sql(policy: ReleasePolicy, params: dict) -> str:
     return f"CASE WHEN coalesce(tie, false) THEN 0.0 ELSE greatest(coalesce(({oriented})::DOUBLE, 0.0), 0.0) * $margin_scale END"
 
 
-def _weight_sql(policy: ReleasePolicy) -> str:
-    """Confidence in the exported label: 1 - score when kept, score when flipped; 1 without a score or by a human."""
-    if policy.weight_source == "none":
+def _weight_sql(policy: ReleasePolicy, params: dict) -> str:
+    """The exported training weight: the confidence in the label (``weight_source: noise``: 1 - score when kept,
+    score when flipped; 1 without a score or by a human), times ``augmentation_weight`` on an augmentation
+    (whose label was made, so it has no score to weigh). NULL when neither applies (``exports_weight``)."""
+    if not policy.exports_weight:
         return "NULL::DOUBLE"
-    by_human = " OR human IS NOT NULL" if policy.human_override else ""
-    return (
-        f"CASE WHEN score IS NULL{by_human} THEN 1.0 "
-        f"WHEN decision = '{Decision.FLIP}' THEN least(greatest(score, 0.0), 1.0) ELSE least(greatest(1.0 - score, 0.0), 1.0) END"
-    )
+    confidence = "1.0"
+    if policy.weight_source == "noise":
+        by_human = " OR human IS NOT NULL" if policy.human_override else ""
+        confidence = (f"CASE WHEN score IS NULL{by_human} THEN 1.0 WHEN decision = '{Decision.FLIP}' "
+                      "THEN least(greatest(score, 0.0), 1.0) ELSE least(greatest(1.0 - score, 0.0), 1.0) END")
+    params["augmentation_weight"] = policy.augmentation_weight
+    return (f"CASE WHEN coalesce(kind, '{PairKind.ORIGINAL}') <> '{PairKind.ORIGINAL}' THEN $augmentation_weight "
+            f"ELSE {confidence} END")

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from curate.judge import endpoint as endpoints
 from curate.judge import prompt as judge_prompt
 from curate.judge.config import JudgeConfig
-from curate.judge.pairwise import Item, Progress, execute, settings, settings_hash
+from curate.judge.pairwise import Item, Progress, execute, settings, settings_hash, stored_rows
 from curate.llm import EndpointConfig
 from curate.rubrics.consistency import Check, order_verdict
 from curate.rubrics.generate import Target
 from curate.stage import Counts
 from curate.warehouse import Warehouse
-from schemas import JUDGMENTS
 from schemas.rubrics import RUBRIC_TEMPLATE
 from schemas.vocab import FINAL_JUDGMENT_STATUSES
 
@@ -48,20 +46,10 @@ def judge(wh: Warehouse, cfg: JudgeConfig, batch: list[Item], *, earlier: list[d
 def verdicts(wh: Warehouse, cfg: JudgeConfig, batch: list[Item], run_rows: list[dict]) -> dict[Key, dict[int, str | None]]:
     """Per order of each item: sample -> verdict (None: unparseable), from the final rows of this judge version
     stored before this run, overlaid with this run's."""
-    identity = endpoints.planned(cfg).identity()
     version = settings_hash(settings(cfg))
     found: dict[Key, dict[int, str | None]] = defaultdict(dict)
-    if batch:
-        with wh.connect(read_only=True, views=False) as con:
-            stored = con.execute(
-                f"SELECT pair_id, template_hash, swapped, sample, verdict FROM {JUDGMENTS.name} WHERE judge = ? "
-                "AND attribute = ? AND settings_hash = ? AND status IN (SELECT unnest(?::VARCHAR[])) "
-                "AND template_hash IN (SELECT unnest(?::VARCHAR[])) AND pair_id IN (SELECT unnest(?::VARCHAR[])) "
-                "QUALIFY row_number() OVER (PARTITION BY pair_id, template_hash, swapped, sample ORDER BY judged_at DESC) = 1",
-                [identity, cfg.attribute, version, [s.value for s in FINAL_JUDGMENT_STATUSES],
-                 sorted({i.template.hash for i in batch}), sorted({i.pair_id for i in batch})]).fetchall()
-        for pair_id, template_hash, swapped, sample, verdict in stored:
-            found[(pair_id, template_hash, bool(swapped))][int(sample)] = verdict
+    for r in stored_rows(wh, cfg, template_hashes=[i.template.hash for i in batch], pair_ids=[i.pair_id for i in batch]):
+        found[(r["pair_id"], r["template_hash"], r["swapped"])][r["sample"]] = r["verdict"]
     for r in run_rows:
         if r["status"] in FINAL_JUDGMENT_STATUSES and r["settings_hash"] == version:
             found[(r["pair_id"], r["template_hash"], r["swapped"])][r["sample"]] = r["verdict"]
