@@ -1,6 +1,7 @@
 """Augmentation benchmark: do curate's deterministic augmentations fix what they target, without costing accuracy?
 
     .venv/bin/python benchmarks/augment.py [--seeds 5] [--train-rm-seeds 3] [--train-rm-pairs 48] [--no-train-rm]
+                                           [--augment-weight W] [--llm-parents 8]
 
 On the real HH-RLHF harmless-base file (ingested and embedded once into ``benchmarks/.work/augment/base``), per
 seed the prompts are split 70/30 into train and test; the same reward model trains on the train split with and
@@ -20,7 +21,9 @@ trains the same rows at full weight beside them. Models: (a) the cross-fit head 
 ``rm.standardize``), every arm in one batched fit per seed; (b) the ``curate.evaluate.train_rm`` MiniLM fine-tune
 (TRL RewardTrainer; ties through its soft-label trainer), tiny, none vs all. Measured on the test prompts only:
 accuracy on the original pairs, length bias on neutral rewrites of test responses, accuracy on truncated test
-chosen responses, and the master-key false-positive rate (train keys and held-out keys apart).
+chosen responses, and the master-key false-positive rate (train keys and held-out keys apart). The LLM arms run
+``curate augment`` itself (causal completeness, neutral length rewrites, each judge-checked) on a few real pairs
+against the embedded llama.cpp server, a plumbing model: they show the stage end to end and what it accepts.
 Every number and sentence in ``benchmarks/results/augment.md`` is computed by the run.
 """
 
@@ -78,6 +81,8 @@ def main() -> None:
     parser.add_argument("--no-train-rm", action="store_true", help="leave out the fine-tune arm")
     parser.add_argument("--augment-weight", type=float, default=ReleasePolicy().augmentation_weight,
                         help="training weight of an augmented row (default: the release policy's augmentation_weight)")
+    parser.add_argument("--llm-parents", type=int, default=8, help="pairs the LLM arms augment through the embedded server "
+                        "(0: leave them out)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=RESULTS / "augment.md")
@@ -104,8 +109,13 @@ def main() -> None:
         t = time.time()
         rm_runs = [_train_rm_seed(base, aug, seed, args) for seed in range(args.train_rm_seeds)]
         times[f"train-rm arms ({args.train_rm_seeds} seeds x 2 fine-tunes)"] = time.time() - t
+    llm = {}
+    if args.llm_parents:
+        t = time.time()
+        llm = _llm_arms(args)
+        times[f"LLM arms ({args.llm_parents} parents, embedded server)"] = time.time() - t
     elapsed = time.time() - started
-    text = _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_before)
+    text = _report(args, base, aug, fresh, head_runs, rm_runs, llm, times, elapsed, load_before)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
@@ -432,6 +442,62 @@ def _train_rm_seed(base: dict, aug: dict, seed: int, args) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------------------------- LLM arms
+
+
+def _llm_arms(args) -> dict:
+    """The LLM-made augmentations through ``curate.augment.run`` itself, on the embedded llama.cpp server: causal
+    (completeness) and neutral style (length) rewrites of the first ``--llm-parents`` pairs of the real file, in a
+    fresh warehouse (so every request is sent), each candidate checked by the same server in both orders."""
+    import gzip
+    import itertools
+    import shutil
+
+    from curate import augment
+    from curate.judge import server
+
+    where = args.work / "llm"
+    shutil.rmtree(where, ignore_errors=True)
+    wh = Warehouse.init(where / "warehouse")
+    sample = where / "sample.jsonl"
+    with gzip.open(args.data, "rt", encoding="utf-8") as src:
+        sample.write_text("".join(itertools.islice(src, args.llm_parents)), encoding="utf-8")
+    ingest.run(wh, ingest.IngestConfig(source=str(sample), detect_language=False))
+    out = {"model": server.model_name(server.default_model_path()), "kinds": {}}
+    for kind, attribute, extra in (("causal", CausalAttribute.COMPLETENESS.value, {}), ("neutral", "length", {"neutral_modes": ["llm"]})):
+        cfg = augment.AugmentConfig(kind=kind, attributes=[attribute], limit=args.llm_parents, generator={"max_tokens": 192},
+                                    judge={"max_tokens": 64}, **extra)
+        t = time.time()
+        result = augment.run(wh, cfg)
+        with wh.connect(read_only=True, views=False) as con:
+            outcomes = con.execute("SELECT status, coalesce(reason, ''), count(*) FROM augmentations WHERE kind = ? "
+                                   "GROUP BY ALL ORDER BY 3 DESC, 1, 2", [kind]).fetchall()
+            similarity = con.execute("SELECT avg(similarity) FROM augmentations WHERE kind = ?", [kind]).fetchone()[0]
+        usage = result.details.get("llm", {})
+        out["kinds"][kind] = {"attribute": attribute, "seconds": time.time() - t, "outcomes": outcomes, "similarity": similarity,
+                              "requests": sum(u.get("requests_sent", 0) for u in usage.values())}
+        print(f"LLM arm {kind}: {time.time() - t:.0f}s", file=sys.stderr, flush=True)
+    return out
+
+
+def _llm_lines(args, llm: dict) -> list[str]:
+    if not llm:
+        return ["## LLM arms", "", "- not run (`--llm-parents 0`)", ""]
+    lines = [f"## LLM arms: `curate augment` on the embedded server ({llm['model']})", "",
+             f"- the embedded model is a plumbing model (SmolLM2-135M, near-random as a judge and a rewriter): these rows "
+             f"show the stage working end to end on {args.llm_parents} real pairs, not what an LLM augmentation is worth; "
+             "its accepted pairs are not added to the trained arms above", "",
+             "| kind | attribute | candidates | accepted | rejected by reason | mean similarity | requests sent | seconds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind, r in llm["kinds"].items():
+        total = sum(n for _, _, n in r["outcomes"])
+        accepted = sum(n for status, _, n in r["outcomes"] if status == "accepted")
+        reasons = ", ".join(f"{reason} {n}" for status, reason, n in r["outcomes"] if status != "accepted") or "none"
+        sim = f"{r['similarity']:.3f}" if r["similarity"] is not None else "n/a"
+        lines.append(f"| {kind} | {r['attribute']} | {total} | {accepted} | {reasons} | {sim} | {r['requests']} | {r['seconds']:.0f} |")
+    return lines + [""]
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 
@@ -514,7 +580,7 @@ def _verdicts(runs: list[dict], label: str, arms: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_before) -> str:
+def _report(args, base, aug, fresh, head_runs, rm_runs, llm, times, elapsed, load_before) -> str:
     n = len(base["pair_ids"])
     rules = {}
     for rw in aug["neutral"].values():
@@ -567,9 +633,7 @@ def _report(args, base, aug, fresh, head_runs, rm_runs, times, elapsed, load_bef
         lines += _diff_table(rm_runs, ("none", "all"))
     else:
         lines += ["## (b) Fine-tuned MiniLM", "", "- not run (`--no-train-rm`)", ""]
-    lines += ["## LLM arms", "", "- not run: this benchmark measures the deterministic augmentations (`curate.augment.rewrites`, "
-              "`curate.augment.nonanswers`) only; the LLM-made causal and style rewrites need an LLM server, which this command "
-              "does not start", ""]
+    lines += _llm_lines(args, llm)
     lines += ["## Runtime", "", "| part | seconds |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in times.items()]
     lines += ["", f"Total wall time {elapsed:.0f}s; head fit {_mean([r['fit_s'] for r in head_runs]):.1f}s per seed "
                   f"({len(ARMS) + len(FULL)} arms at once); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", ""]

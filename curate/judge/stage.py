@@ -29,7 +29,7 @@ from curate.stage import Counts, StageResult, StageRun
 from curate.warehouse import Transaction, Warehouse
 from schemas import JUDGMENTS, PAIRS, RUBRICS
 from schemas.rubrics import RUBRIC_TEMPLATE
-from schemas.vocab import RubricStatus
+from schemas.vocab import PairKind, RubricStatus
 
 STAGE = "judge"
 READS = (PAIRS,)
@@ -55,9 +55,14 @@ def run(wh: Warehouse, cfg: JudgeConfig, progress: Progress | None = None) -> St
     return stage_run.commit(wh, write, message=f"{STAGE} {len(rows)} judgments")
 
 
+_ORIGINAL = f"coalesce(kind, '{PairKind.ORIGINAL}') = '{PairKind.ORIGINAL}'"
+
+
 def _select(wh: Warehouse, limit: int | None) -> list[Item]:
-    """The first ``limit`` pairs by pair_id: a fixed, source-mixed sample, so the same limit selects the same pairs."""
-    sql = f"SELECT pair_id, prompt, chosen.content, rejected.content FROM {PAIRS.name} ORDER BY pair_id"
+    """The first ``limit`` of the sources' own pairs by pair_id: a fixed, source-mixed sample, so the same limit selects
+    the same pairs. Augmentations are left out: ``curate augment`` checked the ones it kept, and their labels have
+    no noise to find."""
+    sql = f"SELECT pair_id, prompt, chosen.content, rejected.content FROM {PAIRS.name} WHERE {_ORIGINAL} ORDER BY pair_id"
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
     return [Item(pair_id=r[0], prompt=[{"role": m["role"], "content": m["content"]} for m in r[1]], chosen=r[2], rejected=r[3])
@@ -71,7 +76,7 @@ def _select_with_rubrics(wh: Warehouse, cfg: JudgeConfig) -> list[Item]:
            f"per_prompt AS (SELECT prompt_id, arg_max(text, (created_at, rubric_id)) AS text {accepted} GROUP BY prompt_id) "
            f"SELECT p.pair_id, p.prompt, p.chosen.content, p.rejected.content, coalesce(own.text, per_prompt.text) AS rubric "
            f"FROM {PAIRS.name} p LEFT JOIN own USING (pair_id) LEFT JOIN per_prompt USING (prompt_id) "
-           "WHERE rubric IS NOT NULL ORDER BY p.pair_id")
+           f"WHERE rubric IS NOT NULL AND {_ORIGINAL} ORDER BY p.pair_id")
     with wh.connect(read_only=True, views=False) as con:
         rows = con.execute(sql + (" LIMIT ?" if cfg.limit else ""), [cfg.limit] if cfg.limit else []).fetchall()
     templates = {text: judge_prompt.load(cfg.template, attribute=cfg.attribute, rubric=text) for text in {r[4] for r in rows}}

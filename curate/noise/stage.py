@@ -20,6 +20,9 @@ fused score, so the run's details (``runs.counts``, view ``noise_reliabilities``
 estimated accuracy; the human verdicts also anchor the fused EM (``fusion.Anchors``): after a pull, the
 next run re-weighs the evidence of every pair, not only of those people looked at.
 
+Only the sources' own pairs are scored: an augmentation's label was made (and checked) by ``curate augment``, so
+it has no label noise to estimate, and counting its pairs would pull the estimated noise rate towards zero.
+
 The non-embedding checks ride along in the ``fused`` components (``checks``):
 length difference, near-identical responses and refusal markers.
 """
@@ -43,7 +46,7 @@ from schemas import ANNOTATION_TASKS, ANNOTATIONS, EMBEDDINGS, JUDGMENTS, NOISE_
 from schemas.annotate import ANNOTATIONS_LATEST
 from schemas.judge import JUDGE_PAIR_VERDICTS
 from schemas.noise import ANNOTATOR_PREFIX
-from schemas.vocab import NoiseMethod, RouteReason, Verdict
+from schemas.vocab import NoiseMethod, PairKind, RouteReason, Verdict
 
 STAGE = "noise"
 READS = (PAIRS, EMBEDDINGS, JUDGMENTS, ANNOTATIONS, ANNOTATION_TASKS)
@@ -113,7 +116,8 @@ def _read(wh: Warehouse, cfg: NoiseConfig) -> tuple[dict, dict, dict]:
                       length(chosen.content) AS chosen_chars, length(rejected.content) AS rejected_chars,
                       list_sum([contains(lower(chosen.content), m)::INT FOR m IN $1::VARCHAR[]]) AS chosen_refusals,
                       list_sum([contains(lower(rejected.content), m)::INT FOR m IN $1::VARCHAR[]]) AS rejected_refusals
-               FROM {PAIRS.name} ORDER BY pair_id""", [markers]).to_arrow_table()
+               FROM {PAIRS.name} WHERE coalesce(kind, '{PairKind.ORIGINAL}') = '{PairKind.ORIGINAL}'
+               ORDER BY pair_id""", [markers]).to_arrow_table()
         pairs = {name: table[name].to_pylist() for name in table.column_names}
         present = relations(con)
         judge, human = {}, {}
