@@ -1,5 +1,5 @@
-"""Rubrics and augmentations on a sample of the real HH-RLHF file, against the embedded llama.cpp server, through
-the default release policy to the TRL export: every written row has provenance, augmentations keep their parent's
+"""`curate rubrics` and `curate augment` on a sample of the real HH-RLHF file, against the embedded llama.cpp
+server, then the default release policy and the TRL export: every written row has provenance, augmentations keep their parent's
 split, ties reach the export as ties (preference 0.5, margin 0.0) and every exported row has a margin."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ import gzip
 import itertools
 
 import pyarrow.parquet as pq
+import yaml
 from conftest import query, run_ingest
+from typer.testing import CliRunner
 
-from curate import augment, release, rubrics
-from curate.judge.config import GeneratorConfig, JudgeConfig
+from curate import augment, release
+from curate.cli import app
 from curate.release import ReleaseConfig, export
 from curate.release.config import ExportConfig
 from curate.release.policy import ReleasePolicy, load_policy
@@ -30,11 +32,13 @@ def _sample(real_data, tmp_path):
 def test_rubrics_and_augmentations_on_real_hh_reach_the_default_release(wh, tmp_path, real_data, llama_server):
     run_ingest(wh, _sample(real_data, tmp_path), source_name="hh", detect_language=False)
     server = {"base_url": llama_server.base_url, "model": llama_server.model}
-    writer = GeneratorConfig(**server, max_tokens=64)
-    checker = JudgeConfig(**server, max_tokens=48, max_parse_retries=0)
-
-    made = rubrics.run(wh, rubrics.RubricsConfig(generator=writer, judge=checker, limit=1, max_tries=1))
-    assert made.rows_in == 1
+    llm = {"generator": {**server, "max_tokens": 64}, "judge": {**server, "max_tokens": 48, "max_parse_retries": 0}}
+    config = tmp_path / "llm.yaml"
+    config.write_text(yaml.safe_dump({"rubrics": llm, "augment": llm}))
+    cli = CliRunner()
+    made = cli.invoke(app, ["rubrics", "-w", str(wh.path), "--config", str(config), "--limit", "1", "--max-tries", "1"])
+    assert made.exit_code == 0, made.output
+    assert query(wh, "SELECT count(DISTINCT pair_id) FROM rubrics") == [(1,)]
     for status, reason, generator, template_hash, request_hash, sources in query(
             wh, "SELECT status, reason, generator, template_hash, request_hash, source_pair_ids FROM rubrics"):
         assert generator.endswith(llama_server.model) and template_hash and request_hash and sources  # provenance
@@ -42,9 +46,11 @@ def test_rubrics_and_augmentations_on_real_hh_reach_the_default_release(wh, tmp_
         assert (status == "accepted") == (reason is None)  # a rejected rubric always says why
 
     for cfg in (augment.AugmentConfig(kind="adversarial", limit=6),
-                augment.AugmentConfig(kind="neutral", neutral_modes=["repair", "rules"], limit=12),
-                augment.AugmentConfig(kind="causal", attributes=["completeness"], limit=1, generator=writer, judge=checker)):
+                augment.AugmentConfig(kind="neutral", neutral_modes=["repair", "rules"], limit=12)):
         augment.run(wh, cfg)
+    causal = cli.invoke(app, ["augment", "-w", str(wh.path), "--config", str(config), "--kind", "causal",
+                              "--attribute", "completeness", "--limit", "1"])
+    assert causal.exit_code == 0, causal.output
     assert not query(wh, "SELECT * FROM augmentations WHERE status = 'rejected' AND reason IS NULL")
     (llm_made,), = query(wh, "SELECT count(*) FROM augmentations a JOIN llm_requests r USING (request_hash) WHERE a.method = 'llm'")
     assert llm_made == 1  # the causal rewrite, through the one LLM client
