@@ -49,6 +49,9 @@ demo: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/curate run --config examples/pipeline.yaml
 	COLUMNS=200 $(BIN)/curate stats --warehouse $(DEMO_WAREHOUSE)
 	@echo
+	@echo "The TRL export by kind of pair: ties have preference 0.5 and margin 0; augmentations train at the policy's augmentation_weight"
+	COLUMNS=200 $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) "select coalesce(p.kind, 'original') as kind, e.preference, count(*) as rows, min(e.margin) as min_margin, max(e.margin) as max_margin, max(e.weight) as weight from read_parquet('warehouse/demo-out/*/export/trl/*.parquet') e join pairs p using (pair_id) group by all order by all"
+	@echo
 	@echo "Results: warehouse $(DEMO_WAREHOUSE) (DuckLake: catalog.sqlite + data/*.parquet);"
 	@echo "export, staged Hub folder (card + data) and HTML report in warehouse/demo-out/."
 	@echo "Query them: $(BIN)/curate sql --warehouse $(DEMO_WAREHOUSE) \"select source, count(*) from pairs group by 1\""
