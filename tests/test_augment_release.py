@@ -32,7 +32,7 @@ def _sample(real_data, tmp_path):
 def test_rubrics_and_augmentations_on_real_hh_reach_the_default_release(wh, tmp_path, real_data, llama_server):
     run_ingest(wh, _sample(real_data, tmp_path), source_name="hh", detect_language=False)
     server = {"base_url": llama_server.base_url, "model": llama_server.model}
-    llm = {"generator": {**server, "max_tokens": 64}, "judge": {**server, "max_tokens": 48, "max_parse_retries": 0}}
+    llm = {"generator": {**server, "max_tokens": 48}, "judge": {**server, "max_tokens": 40, "max_parse_retries": 0}}
     config = tmp_path / "llm.yaml"
     config.write_text(yaml.safe_dump({"rubrics": llm, "augment": llm}))
     cli = CliRunner()
