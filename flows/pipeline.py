@@ -44,6 +44,9 @@ rubrics_task = stage_task(rubrics.STAGE, rubrics.run, rubrics.RubricsConfig)
 principles_task = stage_task(rubrics.PRINCIPLES_STAGE, rubrics.run_principles, rubrics.PrinciplesConfig)
 augment_tasks = {step: stage_task(augment.STAGE, augment.run, augment.AugmentConfig, name=step, fixed={"kind": kind})
                  for step, kind in pipeline.AUGMENT_STEPS.items()}
+section_tasks = {"judge": judge_task, "rubrics": rubrics_task, "principles": principles_task, **augment_tasks,
+                 "annotate_push": push_task, "annotate_pull": pull_task}
+"""The steps that are one task reading its own section of the pipeline file."""
 
 
 @flow(name="curate-run")
@@ -58,22 +61,12 @@ def pipeline_flow(config_path: str) -> dict:
             todo, unchanged = pipeline.files_to_ingest(wh, cfg.ingest)
             steps["ingest"] = {"files": [{"source": c.source, **ingest_task(warehouse, c.model_dump())} for c in todo],
                                "unchanged": unchanged}
-        elif stage == "judge":
-            steps["judge"] = judge_task(warehouse, config_path)
-        elif stage == "rubrics":
-            steps["rubrics"] = rubrics_task(warehouse, config_path)
-        elif stage == "principles":
-            steps["principles"] = principles_task(warehouse, config_path)
-        elif stage in augment_tasks:
-            steps[stage] = augment_tasks[stage](warehouse, config_path)
+        elif stage in section_tasks:
+            steps[stage] = section_tasks[stage](warehouse, config_path)
         elif stage == "noise":
             embed_cfg = load_section(config_path, embed.STAGE, embed.EmbedConfig)
             steps["embed"] = embed_task(warehouse, embed_cfg.model_dump())
             steps["noise"] = noise_task(warehouse, config_path)
-        elif stage == "annotate_push":
-            steps["annotate_push"] = push_task(warehouse, config_path)
-        elif stage == "annotate_pull":
-            steps["annotate_pull"] = pull_task(warehouse, config_path)
         elif stage == "release":
             steps["release"] = _release(wh, cfg)
         elif stage == "outputs" and steps.get("release", {}).get("made"):

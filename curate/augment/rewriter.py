@@ -48,9 +48,7 @@ def jobs(parents: list[Parent], cfg: GeneratorConfig, template: RewriteTemplate,
 
 def rewrite(client: LLMClient, cfg: GeneratorConfig, jobs: list[Job], progress: Progress | None = None) -> None:
     """Send every job's request and fill in (or reject) its candidate."""
-    params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed}
-    if (form := endpoints.response_format(cfg, "rewrite", REWRITE_SCHEMA)) is not None:
-        params["response_format"] = form
+    params = endpoints.generation_params(cfg, "rewrite", REWRITE_SCHEMA)
     requests = [ChatRequest(messages=job.template.messages(prompt=job.candidate.messages, response=job.original,
                                                            max_chars=cfg.max_chars),
                             params=params, template_hash=job.template.hash, tag=i) for i, job in enumerate(jobs)]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from curate.llm import EndpointConfig, LimitsConfig, is_loopback
 
 if TYPE_CHECKING:
-    from curate.judge.config import LLMSection
+    from curate.judge.config import GeneratorConfig, LLMSection
 
 
 def planned(cfg: LLMSection) -> EndpointConfig:
@@ -55,6 +55,15 @@ def output_mode(cfg: LLMSection) -> str:
         return cfg.output_mode
     local = not cfg.base_url or is_loopback(cfg.base_url)
     return "json_object_schema" if local else "json_schema"
+
+
+def generation_params(cfg: GeneratorConfig, name: str, schema: dict, *, attempt: int = 1) -> dict:
+    """A writer's request parameters (``GeneratorConfig``): its sampling, JSON matching ``schema``, and the seed of
+    ``attempt`` (seed + attempt - 1), so a regeneration is a new request rather than the cached answer."""
+    params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed + attempt - 1}
+    if (form := response_format(cfg, name, schema)) is not None:
+        params["response_format"] = form
+    return params
 
 
 def response_format(cfg: LLMSection, name: str, schema: dict) -> dict | None:

@@ -85,10 +85,7 @@ def messages(target: Target, *, attempt: int, previous: Decision | None, max_cha
 
 def request_params(cfg: GeneratorConfig, attempt: int) -> dict:
     """Sampling parameters of attempt ``attempt``: its own seed, so a regeneration is a new request."""
-    params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed + attempt - 1}
-    if (form := endpoints.response_format(cfg, "rubric", RUBRIC_SCHEMA)) is not None:
-        params["response_format"] = form
-    return params
+    return endpoints.generation_params(cfg, "rubric", RUBRIC_SCHEMA, attempt=attempt)
 
 
 def parse(text: str | None) -> list[RubricItem] | None:

@@ -82,10 +82,7 @@ def messages(feedback: Feedback, *, max_chars: int) -> list[dict]:
 
 
 def request_params(cfg: GeneratorConfig) -> dict:
-    params: dict = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed}
-    if (form := endpoints.response_format(cfg, "principles", PRINCIPLES_SCHEMA)) is not None:
-        params["response_format"] = form
-    return params
+    return endpoints.generation_params(cfg, "principles", PRINCIPLES_SCHEMA)
 
 
 def extract(answer: str | None, feedback_text: str) -> list[Extracted]:
